@@ -1,0 +1,581 @@
+"""The fork server that runs inside the bubblewrap sandbox, one per sandbox slot.
+
+Importing TensorFlow costs about 4 s, more than grading a notebook. This
+process pays it once: it imports TensorFlow, Keras and ipykernel (nothing
+else: no op runs, no thread pool or CUDA context exists yet, so forking is
+safe), then forks one single-use kernel per submission. Each kernel gets, from
+the fork onwards:
+
+* new mount, PID, IPC, network and UTS namespaces (we hold CAP_SYS_ADMIN only
+  inside the sandbox's own user namespace, owned by the slot's unprivileged
+  uid), so it sees a fresh /proc with itself as PID 1, fresh tmpfs HOME, /tmp
+  and /dev/shm, its exercise's data read-only at ./data, only its own run
+  folder at /run/kernel, and no other submission, past or present;
+* rlimits (address space, CPU seconds, processes, file size, open files);
+* an empty capability set with the bounding set cleared and no_new_privs;
+* seeds for random, numpy and TensorFlow, and the grader's harness function,
+  which captures the functions it needs (os.open/os.write, json, the codec)
+  before any member code runs.
+
+It is stdlib-only at import time and never imports the graders package: the
+host copies this file and graders/codec.py into the sandbox
+(graders/notebook/sandbox.py). Protocol: one JSON object per line, commands on
+stdin, events on stdout:
+
+  {"op": "spawn", "run": ID, "data": SLUG|null, "limits": {...}, "env": {...},
+   "seed": 0, "gpu": false}  -> {"event": "spawned", "run": ID, "pid": N}
+                              or {"event": "failed", "run": ID, "error": "..."}
+  {"op": "signal", "run": ID, "signal": 2}
+  {"op": "kill", "run": ID}
+  (any time)                  -> {"event": "exit", "run": ID, "status": N}
+"""
+
+import ctypes
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+ZYGOTE_DIR = "/opt/adventures"
+CODEC_PATH = ZYGOTE_DIR + "/codec.py"
+RUNS_DIR = "/run/adventures"  # the host's slot folder, read-write
+KERNEL_DIR = "/run/kernel"  # where a kernel sees its own run folder
+DATA_ROOT = "/srv/data"  # every exercise's data/, read-only, one folder per slug
+HOME = "/home/student"
+WORK = HOME + "/work"
+CONNECTION_FILE = "kernel.json"
+RESULT_PREFIX = "result-"
+HARNESS_NAME = "__adventures_harness__"
+SPAWN_TIMEOUT = 60.0
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWUTS = 0x04000000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWNET = 0x40000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME = 1024, 2048, 1 << 21
+_ST_FLAGS = ((1, _MS_RDONLY), (2, _MS_NOSUID), (4, _MS_NODEV), (8, _MS_NOEXEC))
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
+_PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 36, 38
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    enc = (lambda s: None if s is None else s.encode())  # noqa: E731
+    _check(
+        _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {target}",
+    )
+
+
+def _locked_flags(path):
+    """Flags a remount in a user namespace must keep (the kernel refuses to drop them)."""
+    st = os.statvfs(path)
+    flags = 0
+    for st_flag, ms_flag in _ST_FLAGS:
+        if st.f_flag & st_flag:
+            flags |= ms_flag
+    for st_flag, ms_flag in ((1024, _MS_NOATIME), (2048, _MS_NODIRATIME), (4096, _MS_RELATIME)):
+        if st.f_flag & st_flag:
+            flags |= ms_flag
+    return flags
+
+
+def _remount_ro(path):
+    flags = _locked_flags(path) | _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+    _mount(None, path, None, flags)
+
+
+def _bind_ro(source, target):
+    _mount(source, target, None, _MS_BIND | _MS_REC)
+    _remount_ro(target)
+
+
+def _tmpfs(target, size_mb, mode):
+    _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size_mb}m,mode={mode}")
+
+
+# --- the kernel's world (runs in the forked child, before member code) -------------
+
+
+def _private_world(run, data_slug, limits):
+    """New namespaces and fresh writable places; called in the child, still privileged."""
+    flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWNET | _CLONE_NEWUTS
+    _check(_libc.unshare(flags), "unshare")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    _mount(None, "/dev", None, _locked_flags("/dev") | _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
+    _tmpfs("/dev/shm", limits.get("shm_mb", 64), "1777")
+    _tmpfs("/tmp", limits.get("tmp_mb", 256), "1777")
+    _tmpfs("/home", limits.get("home_mb", 256), "0755")
+    os.makedirs(WORK + "/data")
+    _bind_ro(f"{RUNS_DIR}/{run}", KERNEL_DIR)
+    if data_slug:
+        _bind_ro(f"{DATA_ROOT}/{data_slug}", WORK + "/data")
+    else:
+        _remount_ro_dir(WORK + "/data")
+    for hidden in (DATA_ROOT, RUNS_DIR):  # nothing of other exercises or runs stays visible
+        _mount("tmpfs", hidden, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=0555")
+
+
+def _remount_ro_dir(path):
+    _mount(path, path, None, _MS_BIND)
+    _remount_ro(path)
+
+
+def _limit(resource_module, name, soft, hard=None):
+    if soft is None:
+        return
+    res = getattr(resource_module, name)
+    resource_module.setrlimit(res, (int(soft), int(soft if hard is None else hard)))
+
+
+def _set_limits(limits):
+    import resource
+
+    _limit(resource, "RLIMIT_CORE", 0)
+    _limit(resource, "RLIMIT_AS", limits.get("memory_bytes"))
+    cpu = limits.get("cpu_seconds")
+    _limit(resource, "RLIMIT_CPU", cpu, None if cpu is None else cpu + 5)
+    _limit(resource, "RLIMIT_NPROC", limits.get("nproc"))
+    _limit(resource, "RLIMIT_FSIZE", limits.get("fsize_bytes"))
+    _limit(resource, "RLIMIT_NOFILE", limits.get("nofile"))
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _drop_capabilities():
+    """Give up every capability for good: bounding set, ambient set, then capset(0)."""
+    for cap in range(64):
+        _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the last cap: fine
+    _libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
+    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _close_fds(keep):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _seed_everything(seed):
+    import random
+
+    import numpy
+
+    random.seed(seed)
+    numpy.random.seed(seed)
+    import tensorflow
+
+    tensorflow.random.set_seed(seed)
+
+
+def _memory_growth():
+    import tensorflow
+
+    for gpu in tensorflow.config.list_physical_devices("GPU"):
+        try:
+            tensorflow.config.experimental.set_memory_growth(gpu, True)
+        except (RuntimeError, ValueError):
+            pass
+
+
+def _load_codec():
+    """The codec, executed from its source into a private namespace (not sys.modules)."""
+    namespace = {"__name__": "_adventures_codec", "__builtins__": __builtins__}
+    with open(CODEC_PATH, encoding="utf-8") as handle:
+        source = handle.read()
+    exec(compile(source, CODEC_PATH, "exec"), namespace)  # noqa: S102 - our own file
+    return namespace
+
+
+def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
+    """The function the grader's last cell calls; everything it uses is captured now.
+
+    Member code runs after this and may patch os, json, numpy or builtins; the
+    harness keeps the originals. It writes one JSON line per check to
+    result_dir/result-<nonce>.jsonl, a name that exists only in the harness
+    cell the host sends after every member cell has run.
+    """
+    import builtins
+    import random
+    import traceback
+
+    import numpy
+
+    encode = codec_ns["encode"]
+    dumps, loads = json.dumps, json.loads
+    os_open, os_write, os_close = os.open, os.write, os.close
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    perf = time.perf_counter
+    fmt_exception = traceback.format_exception
+    py_exec, py_compile, py_isinstance, py_set, py_len = exec, compile, isinstance, set, len
+    py_dict, py_list, py_tuple, py_str, py_type = dict, list, tuple, str, type
+    base_exception, interrupt = BaseException, KeyboardInterrupt
+    seed_random, seed_numpy = random.seed, numpy.random.seed
+    builtins_module = builtins
+
+    def reseed():
+        seed_random(seed)
+        seed_numpy(seed)
+        keras = sys.modules.get("keras")
+        if keras is not None:
+            keras.utils.set_random_seed(seed)
+
+    def substitute(value, namespace):
+        if py_isinstance(value, py_dict):
+            if py_set(value) == {"$var"}:
+                return namespace[value["$var"]]
+            return {k: substitute(v, namespace) for k, v in value.items()}
+        if py_isinstance(value, py_list):
+            return [substitute(v, namespace) for v in value]
+        return value
+
+    def describe_error(exc, skip_frames):
+        tb = exc.__traceback__
+        for _ in range(skip_frames):
+            if tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+        try:
+            message = py_str(exc)[:2000]
+        except base_exception:
+            message = "<the exception's message could not be shown>"
+        try:
+            text = "".join(fmt_exception(py_type(exc), exc, tb))[-6000:]
+        except base_exception:
+            text = ""
+        return {"type": py_type(exc).__name__, "message": message, "traceback": text}
+
+    def one(call):
+        started = perf()
+        namespace = {"__builtins__": builtins_module, "__name__": "__check__"}
+        try:
+            reseed()
+            if call.get("setup"):
+                py_exec(py_compile(call["setup"], "<check setup>", "exec"), namespace)
+            args = substitute(py_list(call.get("args") or []), namespace)
+            kwargs = substitute(py_dict(call.get("kwargs") or {}), namespace)
+        except interrupt:
+            raise
+        except base_exception as exc:
+            return {"ok": False, "stage": "setup", "error": describe_error(exc, 1)}
+        function = shell.user_ns.get(call["function"])
+        if function is None:
+            return {
+                "ok": False,
+                "stage": "lookup",
+                "error": {
+                    "type": "NameError",
+                    "message": f"name '{call['function']}' is not defined",
+                    "traceback": "",
+                },
+            }
+        try:
+            value = function(*args, **kwargs)
+        except interrupt:
+            raise
+        except base_exception as exc:
+            return {"ok": False, "stage": "call", "error": describe_error(exc, 1)}
+        seconds = perf() - started
+        try:
+            encoded = encode(value, max_bytes=max_value_bytes)
+        except base_exception as exc:
+            return {"ok": False, "stage": "encode", "error": describe_error(exc, 99)}
+        return {"ok": True, "value": encoded, "seconds": seconds}
+
+    def write_line(fd, line):
+        data = (dumps(line, allow_nan=False, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        while data:
+            data = data[os_write(fd, data) :]
+
+    def run_checks(nonce, calls_json):
+        calls = loads(calls_json)
+        fd = os_open(f"{result_dir}/{RESULT_PREFIX}{nonce}.jsonl", flags, 0o600)
+        try:
+            for call in calls:
+                line = one(call)
+                line["check"] = call["name"]
+                line["nonce"] = nonce
+                try:
+                    write_line(fd, line)
+                except (OSError, ValueError) as exc:
+                    write_line(
+                        fd,
+                        {
+                            "check": call["name"],
+                            "nonce": nonce,
+                            "ok": False,
+                            "stage": "encode",
+                            "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
+                        },
+                    )
+        finally:
+            os_close(fd)
+        return py_len(calls)
+
+    return run_checks
+
+
+def _start_kernel(cmd, status_fd):
+    """PID 1 of the new namespaces: lock down, bootstrap, then become the ipykernel."""
+    _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(cmd.get("env") or {})
+    os.chdir(WORK)
+    _set_limits(cmd.get("limits") or {})
+    _drop_capabilities()
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    _close_fds({0, 1, 2, status_fd})
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - ipykernel replaces these
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    seed = int(cmd.get("seed", 0))
+    if cmd.get("gpu"):
+        _memory_growth()
+    _seed_everything(seed)
+    codec_ns = _load_codec()
+
+    from ipykernel.kernelapp import IPKernelApp
+
+    sys.argv = ["ipykernel"]
+    app = IPKernelApp.instance()
+    app.initialize(
+        [
+            "-f",
+            f"{KERNEL_DIR}/{CONNECTION_FILE}",
+            "--HistoryManager.enabled=False",
+            "--IPKernelApp.quiet=True",
+            "--InteractiveShell.colors=nocolor",
+        ]
+    )
+    harness = make_harness(
+        app.shell,
+        codec_ns,
+        KERNEL_DIR,
+        seed,
+        int((cmd.get("limits") or {}).get("value_bytes", 8 << 20)),
+    )
+    app.shell.push({HARNESS_NAME: harness}, interactive=False)
+    import builtins
+
+    setattr(builtins, HARNESS_NAME, harness)  # still found after a member's %reset
+    os.write(status_fd, b"ready\n")
+    os.close(status_fd)
+    app.start()
+    os._exit(0)
+
+
+def _spawn_child(cmd, status_fd):
+    """The first fork: make the private world, fork PID 1 (the kernel), report its pid, exit."""
+    _private_world(cmd["run"], cmd.get("data"), cmd.get("limits") or {})
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _start_kernel(cmd, status_fd)
+        except BaseException as exc:  # noqa: BLE001 - reported to the host, then exit
+            _report(status_fd, f"error {type(exc).__name__}: {exc}")
+        os._exit(70)
+    _report(status_fd, f"pid {pid}")
+    os._exit(0)
+
+
+def _report(fd, text):
+    try:
+        os.write(fd, (text.replace("\n", " ") + "\n").encode())
+    except OSError:
+        pass
+
+
+# --- the server loop ---------------------------------------------------------------
+
+
+class Server:
+    def __init__(self):
+        self.kernels = {}  # pid -> run id
+        self.runs = {}  # run id -> pid
+        self.out = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+        os.dup2(2, 1)  # anything printed by libraries goes to stderr, not the protocol
+        sys.stdout = sys.stderr
+
+    def emit(self, **event):
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
+
+    def spawn(self, cmd):
+        run = cmd["run"]
+        read_fd, write_fd = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.close(read_fd)
+            try:
+                _spawn_child(cmd, write_fd)
+            except BaseException as exc:  # noqa: BLE001
+                _report(write_fd, f"error {type(exc).__name__}: {exc}")
+            os._exit(70)
+        os.close(write_fd)
+        lines, pid, error = self._read_status(read_fd), None, None
+        os.close(read_fd)
+        os.waitpid(child, 0)
+        for line in lines:
+            kind, _, rest = line.partition(" ")
+            if kind == "pid":
+                pid = int(rest)
+            elif kind == "error":
+                error = rest
+        if pid is not None:
+            self.kernels[pid] = run
+            self.runs[run] = pid
+        if error or "ready" not in lines:
+            if pid is not None:
+                self._kill(pid)
+            self.emit(event="failed", run=run, error=error or "the kernel did not start")
+        else:
+            self.emit(event="spawned", run=run, pid=pid)
+
+    @staticmethod
+    def _read_status(fd):
+        deadline = time.monotonic() + SPAWN_TIMEOUT
+        buffer = b""
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buffer += chunk
+            if b"ready\n" in buffer or b"error " in buffer:
+                break
+        return buffer.decode("utf-8", "replace").splitlines()
+
+    def _kill(self, pid):
+        try:
+            os.kill(pid, signal.SIGKILL)  # PID 1 of its namespace: everything in it dies too
+        except ProcessLookupError:
+            pass
+
+    def signal(self, cmd):
+        pid = self.runs.get(cmd["run"])
+        if pid is not None:
+            try:
+                os.kill(pid, int(cmd.get("signal", signal.SIGINT)))
+            except ProcessLookupError:
+                pass
+
+    def kill(self, cmd):
+        pid = self.runs.get(cmd["run"])
+        if pid is not None:
+            self._kill(pid)
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            run = self.kernels.pop(pid, None)
+            if run is not None:
+                self.runs.pop(run, None)
+                self.emit(event="exit", run=run, status=status)
+
+    def serve(self):
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        buffer = b""
+        while True:
+            ready, _, _ = select.select([0, wake_r], [], [], 1.0)
+            if wake_r in ready:
+                os.read(wake_r, 4096)
+            self.reap()
+            if 0 not in ready:
+                continue
+            chunk = os.read(0, 65536)
+            if not chunk:
+                return  # the host went away: bwrap --die-with-parent ends the rest
+            buffer += chunk
+            while b"\n" in buffer:
+                raw, _, buffer = buffer.partition(b"\n")
+                if raw.strip():
+                    self.handle(json.loads(raw))
+
+    def handle(self, cmd):
+        op = cmd.get("op")
+        if op == "spawn":
+            self.spawn(cmd)
+        elif op == "signal":
+            self.signal(cmd)
+        elif op == "kill":
+            self.kill(cmd)
+        elif op == "exit":
+            for pid in list(self.kernels):
+                self._kill(pid)
+            sys.exit(0)
+
+
+def warm_up():
+    """Import what every kernel needs, run nothing (no threads, no CUDA before a fork)."""
+    import numpy  # noqa: F401
+    import tensorflow as tf
+    from tensorflow.keras.preprocessing import sequence, text  # noqa: F401
+
+    import keras  # noqa: F401
+    from ipykernel import ipkernel, kernelapp, zmqshell  # noqa: F401
+    from IPython.core import interactiveshell  # noqa: F401
+
+    return tf.__version__
+
+
+def main():
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # orphaned kernels come back to us
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    server = Server()
+    started = time.monotonic()
+    version = warm_up()
+    server.emit(
+        event="ready",
+        tensorflow=version,
+        python=sys.version.split()[0],
+        seconds=round(time.monotonic() - started, 3),
+    )
+    server.serve()
+
+
+if __name__ == "__main__":
+    main()

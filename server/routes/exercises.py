@@ -1,0 +1,297 @@
+"""Exercise pages and the exercises/submissions API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from server.extensions import csrf, limiter
+from server.models.exercise import Exercise
+from server.models.user import User
+from server.routes import sse
+from server.routes.errors import ApiError
+from server.routes.guards import api_login_required, api_user
+from server.services import exercises as catalog
+from server.services import submissions
+
+bp = Blueprint("exercises", __name__)
+api = Blueprint("exercises_api", __name__, url_prefix="/api")
+csrf.exempt(api)
+
+
+def _submission_limit() -> str:
+    return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+def _member_key() -> str:
+    user = api_user(optional=True) if request.path.startswith("/api/") else None
+    if user is None and current_user.is_authenticated:
+        user = current_user
+    return f"user:{user.id}" if user else f"ip:{request.remote_addr}"
+
+
+def exercise_view(exercise: Exercise, user: User | None, *, with_attempts: bool) -> dict[str, Any]:
+    spec = catalog.spec_of(exercise)
+    variant = catalog.variant_of(exercise, user)
+    view: dict[str, Any] = {
+        "slug": exercise.slug,
+        "title": exercise.title,
+        "kind": exercise.kind,
+        "week": exercise.week,
+        "points": exercise.points,
+        "tags": spec.tags,
+        "version": exercise.version,
+    }
+    if with_attempts:
+        view["prompt"] = catalog.fill(spec.prompt, variant)
+        view["code"] = catalog.fill(spec.code, variant, in_code=True)
+        if spec.answer is not None:
+            view["variant"] = {k: v for k, v in variant.items() if k in spec.answer.variants}
+            view["answer_format"] = spec.answer.format
+        if spec.notebook is not None:
+            view["starter_url"] = url_for("exercises.starter", slug=exercise.slug)
+            view["checks"] = [
+                {"name": c.name, "points": c.points, "visibility": c.visibility}
+                for c in spec.notebook.checks
+            ]
+            view["requires_gpu"] = spec.notebook.requires_gpu
+        if user is not None:
+            rows = catalog.attempts(user, exercise)
+            view["attempts"] = [submissions.public_view(s) for s in rows]
+            best = catalog.best_scores(user).get(exercise.id)
+            view["best_score"] = best
+            view["status"] = catalog.status_for(exercise, catalog.best_scores(user))
+    return view
+
+
+def _get_or_404(slug: str) -> Exercise:
+    exercise = catalog.get_exercise(slug)
+    if exercise is None:
+        raise ApiError(404, "not_found", f"No exercise '{slug}'; GET /api/exercises lists them.")
+    return exercise
+
+
+# ---- API -----------------------------------------------------------------
+
+
+@api.get("/exercises")
+def api_list():
+    """The exercise catalog, with the caller's status when authenticated."""
+    user = api_user(optional=True)
+    best = catalog.best_scores(user) if user else {}
+    out = []
+    for exercise in catalog.active_exercises():
+        item = exercise_view(exercise, user, with_attempts=False)
+        if user:
+            item["status"] = catalog.status_for(exercise, best)
+            item["best_score"] = best.get(exercise.id)
+        out.append(item)
+    return jsonify(out)
+
+
+@api.get("/exercises/<slug>")
+@api_login_required
+def api_detail(slug: str):
+    """One exercise for this member: prompt with their variant, and their attempts."""
+    user = api_user()
+    exercise = _get_or_404(slug)
+    _warm_variant(exercise, user)
+    return jsonify(exercise_view(exercise, user, with_attempts=True))
+
+
+@api.post("/exercises/<slug>/submissions")
+@api_login_required
+@limiter.limit(_submission_limit, key_func=_member_key)
+def api_submit(slug: str):
+    """Submit an answer (JSON {answer}) or a notebook (multipart field 'notebook')."""
+    user = api_user()
+    exercise = _get_or_404(slug)
+    try:
+        sub = _submit(user, exercise)
+    except submissions.SubmissionError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return jsonify(
+        id=sub.id,
+        status=sub.status,
+        score=sub.score,
+        max_score=sub.max_score,
+        url=url_for("exercises_api.api_submission", submission_id=sub.id),
+    ), 202
+
+
+def _submit(user: User, exercise: Exercise):
+    if exercise.kind == "notebook":
+        from server.services import notebooks
+
+        upload = request.files.get("notebook")
+        if upload is None:
+            raise submissions.SubmissionError(
+                400, "no_notebook", "Send the .ipynb file in the multipart field 'notebook'."
+            )
+        return notebooks.submit_notebook(
+            user, exercise, upload.read(), upload.filename or "notebook.ipynb"
+        )
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or "answer" not in body:
+        raise submissions.SubmissionError(400, "bad_json", 'Send JSON {"answer": ...}.')
+    return submissions.submit_answer(
+        user, exercise, body["answer"], max_bytes=current_app.config["MAX_ANSWER_BYTES"]
+    )
+
+
+@api.get("/submissions/<int:submission_id>")
+@api_login_required
+def api_submission(submission_id: int):
+    """A submission's status and result document (Gradescope results.json superset)."""
+    try:
+        sub = submissions.get_for(api_user(), submission_id)
+    except submissions.SubmissionError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return jsonify(submissions.public_view(sub))
+
+
+@api.get("/submissions/<int:submission_id>/events")
+@api_login_required
+def api_submission_events(submission_id: int):
+    """Server-Sent Events: status, then progress (cell k of n), until graded."""
+    user = api_user()
+    try:
+        submissions.get_for(user, submission_id)
+    except submissions.SubmissionError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+
+    def snapshot():
+        sub = submissions.get_for(user, submission_id)
+        return sub.status, submissions.public_view(sub)
+
+    return sse.stream(
+        f"submission:{submission_id}",
+        snapshot,
+        until=lambda kind, data: (
+            kind in ("graded", "error")
+            or (isinstance(data, dict) and data.get("status") in ("graded", "error"))
+        ),
+    )
+
+
+def _warm_variant(exercise: Exercise, user: User) -> None:
+    """Queue the member's variant value so their first answer is graded inline."""
+    if exercise.kind != "answer":
+        return
+    from server.services import reference_values
+
+    variant = catalog.variant_of(exercise, user)
+    key, target = catalog.reference_key(exercise, variant)
+    if reference_values.is_missing(reference_values.cached(key)):
+        from server.jobs import warm_reference
+
+        warm_reference(key, target, variant)
+
+
+# ---- pages ---------------------------------------------------------------
+
+
+@bp.get("/exercises")
+def index():
+    user = current_user if current_user.is_authenticated else None
+    best = catalog.best_scores(user) if user else {}
+    items = [
+        (e, catalog.status_for(e, best) if user else None, best.get(e.id))
+        for e in catalog.active_exercises()
+    ]
+    return render_template("exercises/index.html", items=items)
+
+
+@bp.route("/exercises/<slug>", methods=["GET", "POST"])
+@login_required
+def detail(slug: str):
+    exercise = catalog.get_exercise(slug)
+    if exercise is None:
+        abort(404, f"No exercise '{slug}'.")
+    user = current_user._get_current_object()
+    if request.method == "POST":
+        try:
+            if exercise.kind == "notebook":
+                from server.services import notebooks
+
+                upload = request.files.get("notebook")
+                if upload is None or not upload.filename:
+                    raise submissions.SubmissionError(
+                        400, "no_notebook", "Choose an .ipynb file to upload."
+                    )
+                sub = notebooks.submit_notebook(user, exercise, upload.read(), upload.filename)
+                return redirect(url_for("exercises.submission_page", submission_id=sub.id))
+            sub = submissions.submit_answer(
+                user,
+                exercise,
+                request.form.get("answer", ""),
+                max_bytes=current_app.config["MAX_ANSWER_BYTES"],
+            )
+        except submissions.SubmissionError as exc:
+            flash(exc.message, "error")
+            view = exercise_view(exercise, user, with_attempts=True)
+            return render_template(
+                "exercises/detail.html", ex=view, answer=request.form.get("answer", "")
+            ), exc.status
+        if sub.status in ("queued", "running"):
+            return redirect(url_for("exercises.submission_page", submission_id=sub.id))
+        return redirect(url_for("exercises.detail", slug=slug, _anchor="result"))
+    _warm_variant(exercise, user)
+    view = exercise_view(exercise, user, with_attempts=True)
+    return render_template("exercises/detail.html", ex=view, answer="")
+
+
+@bp.get("/exercises/<slug>/starter.ipynb")
+def starter(slug: str):
+    exercise = catalog.get_exercise(slug)
+    spec = catalog.spec_of(exercise) if exercise else None
+    if spec is None or spec.notebook is None:
+        abort(404, f"No notebook exercise '{slug}'.")
+    path = catalog.EXERCISES_DIR / slug / spec.notebook.starter
+    return Response(
+        path.read_bytes(),
+        mimetype="application/x-ipynb+json",
+        headers={"Content-Disposition": f'attachment; filename="{slug}.ipynb"'},
+    )
+
+
+@bp.get("/submissions/<int:submission_id>")
+@login_required
+def submission_page(submission_id: int):
+    try:
+        sub = submissions.get_for(current_user, submission_id)
+    except submissions.SubmissionError:
+        abort(404, "No such submission of yours.")
+    return render_template("exercises/submission.html", sub=sub, doc=submissions.public_view(sub))
+
+
+@bp.get("/submissions/<int:submission_id>/notebook")
+@login_required
+def executed_notebook(submission_id: int):
+    """The executed notebook as HTML, sandboxed by CSP: member output never runs as our origin."""
+    try:
+        sub = submissions.get_for(current_user, submission_id)
+    except submissions.SubmissionError:
+        abort(404, "No such submission of yours.")
+    if sub.executed_notebook is None:
+        abort(404, "This submission has no executed notebook (yet).")
+    from graders.notebook import render_html
+
+    response = Response(render_html(sub.executed_notebook), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    )
+    return response

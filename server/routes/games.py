@@ -1,0 +1,545 @@
+"""Trivia games: the host's big screen, the players' phones, and the games API.
+
+Routes only parse and check who is asking; the rules live in
+server/services/games.py (state machine), game_views.py (what each viewer
+sees), game_report.py and game_banks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Literal
+
+import segno
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from pydantic import BaseModel, Field
+
+from server.extensions import csrf, db, limiter
+from server.models.base import utcnow
+from server.models.game import Game, Player
+from server.models.user import User
+from server.routes import sse
+from server.routes.errors import ApiError, json_body
+from server.routes.guards import (
+    api_instructor_required,
+    api_login_required,
+    api_user,
+    instructor_page,
+)
+from server.services import game_banks, game_names, game_report, game_views, games
+from server.services.games import GameError
+
+bp = Blueprint("games", __name__)
+api = Blueprint("games_api", __name__, url_prefix="/api")
+csrf.exempt(api)
+
+MAX_ANSWER_JSON = 2000
+
+
+@api.errorhandler(GameError)
+@api.errorhandler(game_banks.QuizError)
+def _game_error(exc):
+    return jsonify(error=exc.code, message=exc.message), exc.status
+
+
+@api.before_request
+def _stamp_arrival() -> None:
+    """The server's clock decides lateness and speed: stamp the request as soon as it is routed."""
+    g.received_at = utcnow()
+
+
+def _limit(name: str, default: str):
+    def limit() -> str:
+        return current_app.config.get(name) or os.environ.get(name) or default
+
+    return limit
+
+
+def _token_key() -> str:
+    body = request.get_json(silent=True)
+    token = body.get("player_token") if isinstance(body, dict) else None
+    if isinstance(token, str) and token:
+        return "player:" + game_names.token_hash(token)[:32]
+    return "ip:" + (request.remote_addr or "?")
+
+
+# ---- bodies --------------------------------------------------------------------
+
+
+class NewGame(BaseModel):
+    quiz: str = Field(min_length=1, max_length=64, description="a bank's slug (GET /api/quizzes)")
+    mode: Literal["host", "self"] = "host"
+    streak_bonus: bool = True
+    accuracy_first: bool = False
+    allow_late_join: bool = True
+    window_s: int | None = Field(
+        default=None, ge=60, le=7 * 24 * 3600, description="self-paced: minutes to play, in s"
+    )
+
+
+class JoinBody(BaseModel):
+    nickname: str = Field(max_length=200)
+    player_token: str | None = Field(default=None, max_length=100)
+
+
+class AnswerBody(BaseModel):
+    player_token: str = Field(min_length=1, max_length=100)
+    question: str = Field(min_length=1, max_length=40)
+    answer: Any = Field(description="a choice id, a list of ids, a string or a number")
+
+
+class TokenBody(BaseModel):
+    player_token: str = Field(min_length=1, max_length=100)
+
+
+class KickBody(BaseModel):
+    player_id: int
+
+
+class OptionsBody(BaseModel):
+    locked: bool | None = None
+    allow_late_join: bool | None = None
+    streak_bonus: bool | None = None
+    accuracy_first: bool | None = None
+
+
+class ImportBody(BaseModel):
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    title: str = Field(min_length=3, max_length=200)
+    description: str = Field(default="", max_length=2000)
+    csv: str = Field(min_length=1, max_length=1_000_000)
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+
+def _hosted(pin: str) -> Game:
+    """The live game with this PIN, if the caller is the instructor who hosts it."""
+    user = api_user()
+    game = games.live_game(pin)
+    if game is None:
+        games.find_game(pin)  # 404 for unknown PINs
+        raise GameError(409, "ended", "This game has ended.")
+    if game.host_id != user.id:
+        raise GameError(403, "not_host", "Only the instructor who hosts this game can do this.")
+    return game
+
+
+def _host_view(game: Game) -> dict[str, Any]:
+    state = game_views.host_state(game)
+    state["join_url"] = url_for("games.play_pin", pin=game.pin, _external=True)
+    return state
+
+
+def _links(game: Game) -> dict[str, str]:
+    return {
+        "join_url": url_for("games.play_pin", pin=game.pin, _external=True),
+        "host_url": url_for("games.host_page", pin=game.pin, _external=True),
+        "events_url": url_for("games_api.api_events", pin=game.pin, _external=True),
+        "state_url": url_for("games_api.api_state", pin=game.pin, _external=True),
+    }
+
+
+def _qr_svg(url: str, scale: int = 6) -> str:
+    qr = segno.make(url, error="m")
+    return qr.svg_inline(scale=scale, dark="#1d2330", light="#ffffff", border=2, title="Join")
+
+
+# ---- banks -------------------------------------------------------------------------
+
+
+@api.get("/quizzes")
+def api_quizzes():
+    """The trivia banks: [{slug, title, questions, ...}]."""
+    return jsonify([game_banks.quiz_view(q) for q in game_banks.active_quizzes()])
+
+
+@api.post("/quizzes")
+@api_instructor_required
+def api_import_quiz():
+    """Import a bank from Kahoot's spreadsheet template as CSV (JSON body, or multipart 'file')."""
+    if request.files.get("file") is not None:
+        text = request.files["file"].read().decode("utf-8-sig", errors="replace")
+        body = ImportBody.model_validate({**request.form.to_dict(), "csv": text or " "})
+    else:
+        body = json_body(ImportBody)
+    quiz = game_banks.import_csv(
+        body.csv,
+        slug=body.slug,
+        title=body.title,
+        description=body.description,
+        user_id=api_user().id,
+    )
+    return jsonify(game_banks.quiz_view(quiz)), 201
+
+
+api_import_quiz.openapi_body = ImportBody
+
+
+@api.get("/quizzes/<slug>/kahoot.csv")
+@api_instructor_required
+def api_export_quiz(slug: str):
+    """A bank in Kahoot's template layout; ?strict=1 refuses banks with questions it cannot hold."""
+    quiz = game_banks.quiz_by_slug(slug)
+    if quiz is None:
+        raise GameError(404, "no_quiz", f"No trivia bank '{slug}'.")
+    text, skipped = game_banks.export_csv(quiz, strict=request.args.get("strict") == "1")
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-kahoot.csv"'
+    response.headers["X-Skipped-Questions"] = ",".join(skipped)
+    return response
+
+
+# ---- games API -----------------------------------------------------------------------
+
+
+@api.get("/games")
+@api_instructor_required
+def api_history():
+    """Recent games, newest first (instructors)."""
+    return jsonify(games.history())
+
+
+@api.post("/games")
+@api_instructor_required
+def api_create():
+    """Create a game from a bank: {quiz, mode: host|self} -> {pin, ...}."""
+    body = json_body(NewGame)
+    game, token = games.create_game(
+        api_user().id,
+        body.quiz,
+        body.mode,
+        streak_bonus=body.streak_bonus,
+        accuracy_first=body.accuracy_first,
+        allow_late_join=body.allow_late_join,
+        window_s=body.window_s,
+    )
+    return jsonify(
+        pin=game.pin,
+        game_id=game.id,
+        mode=game.mode,
+        quiz=body.quiz,
+        phase=game.phase,
+        host_token=token,
+        **_links(game),
+    ), 201
+
+
+api_create.openapi_body = NewGame
+
+
+@api.post("/games/<pin>/join")
+@limiter.limit(_limit("GAME_JOIN_RATE_LIMIT", "120 per minute"))
+def api_join(pin: str):
+    """Join with a nickname -> {player_id, player_token}; keep the token to answer and reconnect."""
+    body = json_body(JoinBody)
+    user = api_user(optional=True)
+    player, token = games.join(
+        pin, body.nickname, user_id=user.id if user else None, previous_token=body.player_token
+    )
+    return jsonify(player_id=player.id, player_token=token, nickname=player.nickname), 201
+
+
+api_join.openapi_body = JoinBody
+
+
+@api.post("/games/<pin>/answers")
+@limiter.limit(_limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds"), key_func=_token_key)
+def api_answer(pin: str):
+    """Answer the open question: {player_token, question, answer} -> {accepted: true}."""
+    body = json_body(AnswerBody)
+    if body.answer is None:
+        raise GameError(
+            422, "bad_answer", "answer: give a choice id, a list, a string or a number."
+        )
+    if len(json.dumps(body.answer)) > MAX_ANSWER_JSON:
+        raise GameError(422, "bad_answer", "answer: too long.")
+    return jsonify(games.answer(pin, body.player_token, body.question, body.answer, g.received_at))
+
+
+api_answer.openapi_body = AnswerBody
+
+
+@api.post("/games/<pin>/advance")
+@limiter.limit(_limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds"), key_func=_token_key)
+def api_advance(pin: str):
+    """Self-paced: open my next question (an unanswered one counts as missed) -> my state."""
+    body = json_body(TokenBody)
+    return jsonify(games.advance(pin, body.player_token))
+
+
+api_advance.openapi_body = TokenBody
+
+
+def _host_action(name: str, action, doc: str) -> None:
+    def view(pin: str):
+        game = games.settle_due(_hosted(pin))
+        return jsonify(_host_view(action(game)))
+
+    view.__name__ = f"api_{name}"
+    view.__doc__ = doc
+    api.add_url_rule(f"/games/<pin>/{name}", view.__name__, view, methods=["POST"])
+
+
+_host_action("start", games.start, "Start the game (instructor who hosts it).")
+_host_action("next", games.next_step, "Move on: question -> reveal -> standings -> next question.")
+_host_action("reveal", games.reveal, "Close the open question and reveal its answer.")
+_host_action("skip", games.skip, "Drop the open question unscored and open the next one.")
+_host_action("end", games.end, "End the game: podium and final standings.")
+_host_action("lock", lambda game: games.set_options(game, locked=True), "Lock: no more joins.")
+_host_action("unlock", lambda game: games.set_options(game, locked=False), "Unlock joining.")
+
+
+@api.post("/games/<pin>/kick")
+def api_kick(pin: str):
+    """Remove a player {player_id}; their token stops working (instructor who hosts it)."""
+    game = _hosted(pin)
+    body = json_body(KickBody)
+    games.kick(game, body.player_id)
+    return jsonify(_host_view(_fresh_game(game.id)))
+
+
+api_kick.openapi_body = KickBody
+
+
+@api.post("/games/<pin>/options")
+def api_options(pin: str):
+    """Set {locked, allow_late_join, streak_bonus, accuracy_first} (scoring ones in the lobby)."""
+    game = _hosted(pin)
+    body = json_body(OptionsBody)
+    return jsonify(_host_view(games.set_options(game, **body.model_dump())))
+
+
+api_options.openapi_body = OptionsBody
+
+
+def _fresh_game(game_id: int) -> Game:
+    db.session.expire_all()
+    return db.session.get(Game, game_id)
+
+
+@api.get("/games/<pin>/state")
+def api_state(pin: str):
+    """{phase, question: {id, kind, text, choices}, players, scores}; ?token= adds `me`."""
+    game = games.settle_due(games.find_game(pin, request.args.get("game", type=int)))
+    token = request.args.get("token")
+    user = api_user(optional=True)
+    if games.is_host_token(game, token) or (user is not None and user.id == game.host_id):
+        state = game_views.public_state(game)
+        state.update(_host_view(game))
+        return jsonify(state)
+    player = games.player_by_token(game, token)
+    if player is not None and player.kicked:
+        return jsonify({**game_views.public_state(game), "kicked": True})
+    return jsonify(game_views.public_state(game, player=player))
+
+
+@api.get("/games/<pin>/events")
+def api_events(pin: str):
+    """Server-Sent Events for a player (?token=player_token) or the host (host token or session)."""
+    game = games.find_game(pin)
+    token = request.args.get("token")
+    player = games.player_by_token(game, token)
+    if player is not None:
+        if player.kicked:
+            raise GameError(403, "kicked", "The host removed you from this game.")
+        return _player_stream(game.id, player.id)
+    user = api_user(optional=True)
+    if games.is_host_token(game, token) or (user is not None and user.id == game.host_id):
+        return _host_stream(game.id)
+    raise GameError(403, "bad_token", "Send ?token= with your player token (join first).")
+
+
+def _ends(kind: str, data: Any) -> bool:
+    return kind in ("ended", "kicked") or (kind == "state" and data.get("phase") == "ended")
+
+
+def _player_stream(game_id: int, player_id: int) -> Response:
+    events = game_views.PlayerFilter(player_id)
+
+    def snapshot():
+        game = games.settle_due(db.session.get(Game, game_id))
+        state = game_views.player_state(game, db.session.get(Player, player_id))
+        events.floor = state["seq"]
+        return "state", state
+
+    return sse.stream(game_views.channel(game_id), snapshot, transform=events, until=_ends)
+
+
+def _host_stream(game_id: int) -> Response:
+    events = game_views.HostFilter()
+
+    def snapshot():
+        game = games.settle_due(db.session.get(Game, game_id))
+        state = _host_view(game)
+        events.floor = state["seq"]
+        return "state", state
+
+    return sse.stream(game_views.host_channel(game_id), snapshot, transform=events, until=_ends)
+
+
+@api.get("/games/<pin>/report")
+def api_report(pin: str):
+    """Per-question and per-player results; ?format=csv (&table=players|questions)."""
+    user = api_user()
+    game = games.find_game(pin, request.args.get("game", type=int))
+    if not (user.is_instructor or user.id == game.host_id):
+        raise ApiError(403, "forbidden", "Only instructors can read game reports.")
+    report = game_report.build_report(game)
+    if request.args.get("format") == "csv":
+        table = "questions" if request.args.get("table") == "questions" else "players"
+        response = Response(game_report.report_csv(report, table), mimetype="text/csv")
+        name = f"game-{game.pin}-{game.id}-{table}.csv"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    return jsonify(report)
+
+
+@api.get("/games/<pin>/qr.svg")
+def api_qr(pin: str):
+    """The join link as a QR code (SVG)."""
+    game = games.find_game(pin)
+    url = url_for("games.play_pin", pin=game.pin, _external=True)
+    return Response(segno.make(url, error="m").svg_inline(scale=8), mimetype="image/svg+xml")
+
+
+# ---- pages ---------------------------------------------------------------------------
+
+
+@bp.get("/play")
+def play():
+    """Enter a PIN and a nickname."""
+    pin = request.args.get("pin", "")
+    return render_template("games/join.html", pin=pin if game_names.is_pin(pin) else "")
+
+
+@bp.get("/play/<pin>")
+def play_pin(pin: str):
+    """The player's phone screen (the join link and QR code lead here)."""
+    if not game_names.is_pin(pin):
+        abort(404, "A game PIN has 6 digits.")
+    game = games.live_game(pin)
+    if game is None:
+        game = db.session.scalar(
+            db.select(Game).where(Game.pin == pin).order_by(Game.id.desc()).limit(1)
+        )
+    if game is None:
+        flash(f"No game with PIN {pin} is open. Check the PIN on the big screen.", "error")
+        return redirect(url_for("games.play"))
+    bank = game_banks.bank_for(game.quiz_id)
+    return render_template("games/player.html", pin=pin, title=bank.title, mode=game.mode)
+
+
+@bp.route("/games/new", methods=["GET", "POST"])
+@instructor_page
+def new_game():
+    """Pick a bank and a mode; import or export banks as Kahoot CSV."""
+    if request.method == "POST":
+        form = request.form
+        window = form.get("window_min", type=int)
+        try:
+            game, _ = games.create_game(
+                current_user.id,
+                form.get("quiz", ""),
+                form.get("mode", "host"),
+                streak_bonus=form.get("streak_bonus") == "on",
+                accuracy_first=form.get("accuracy_first") == "on",
+                allow_late_join=form.get("allow_late_join") == "on",
+                window_s=max(1, min(window, 7 * 24 * 60)) * 60 if window else None,
+            )
+        except GameError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("games.new_game"))
+        return redirect(url_for("games.host_page", pin=game.pin))
+    return render_template("games/new.html", quizzes=game_banks.active_quizzes())
+
+
+@bp.post("/games/banks")
+@instructor_page
+def import_bank():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV file (Kahoot's template, saved as CSV).", "error")
+        return redirect(url_for("games.new_game"))
+    try:
+        quiz = game_banks.import_csv(
+            upload.read().decode("utf-8-sig", errors="replace"),
+            slug=request.form.get("slug", "").strip(),
+            title=request.form.get("title", "").strip(),
+            user_id=current_user.id,
+        )
+    except game_banks.QuizError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("games.new_game"))
+    flash(f"Imported '{quiz.title}' ({quiz.question_count} questions).", "ok")
+    return redirect(url_for("games.new_game"))
+
+
+@bp.get("/games/<pin>/host")
+@instructor_page
+def host_page(pin: str):
+    """The big screen: lobby with PIN and QR code, questions, reveals, leaderboard, podium."""
+    game = games.live_game(pin)
+    if game is None:
+        ended = db.session.scalar(
+            db.select(Game).where(Game.pin == pin).order_by(Game.id.desc()).limit(1)
+        )
+        if ended is not None and ended.host_id == current_user.id:
+            return redirect(url_for("games.report_page", game_id=ended.id))
+        abort(404, f"No live game with PIN {pin}.")
+    if game.host_id != current_user.id:
+        abort(403, "Only the instructor who hosts this game can open its big screen.")
+    join_url = url_for("games.play_pin", pin=pin, _external=True)
+    bank = game_banks.bank_for(game.quiz_id)
+    return render_template(
+        "games/host.html",
+        game=game,
+        title=bank.title,
+        question_count=len(bank.questions),
+        join_url=join_url,
+        play_url=url_for("games.play", _external=True),
+        qr=_qr_svg(join_url),
+    )
+
+
+@bp.get("/games")
+@instructor_page
+def history_page():
+    return render_template("games/history.html", rows=games.history())
+
+
+@bp.get("/games/history/<int:game_id>")
+@instructor_page
+def report_page(game_id: int):
+    game = db.session.get(Game, game_id)
+    if game is None:
+        abort(404, "No such game.")
+    report = game_report.build_report(game)
+    host = db.session.get(User, game.host_id)
+    return render_template("games/report.html", game=game, report=report, host=host)
+
+
+@api.get("/games/missed")
+@api_login_required
+def api_missed():
+    """The caller's questions missed in games, newest first (their flashcards come from these)."""
+    return jsonify(
+        [
+            {**m, "missed_at": m["missed_at"].isoformat()}
+            for m in games.missed_questions(api_user().id)
+        ]
+    )

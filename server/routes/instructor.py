@@ -1,0 +1,650 @@
+"""The instructor dashboard (pages under /instructor) and its JSON API (under /api/instructor).
+
+Every view here is guarded: @instructor_page on pages (anonymous -> log-in,
+member -> 403), @api_instructor_required on the API (401 / 403). The access
+tests walk the url map, so a new route without a guard fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import wraps
+from typing import Literal
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from pydantic import BaseModel, Field
+
+from server.extensions import csrf, db
+from server.routes.errors import ApiError, json_body
+from server.routes.guards import api_instructor_required, api_user, instructor_page
+from server.services import exercises as catalog
+from server.services import (
+    instructor,
+    instructor_events,
+    instructor_exports,
+    instructor_stats,
+    leaderboard,
+    regrade,
+    similarity,
+)
+from server.services.instructor_events import EventError
+from server.services.instructor_scores import ScoreError, override
+from server.services.regrade import RegradeError
+
+bp = Blueprint("instructor", __name__)
+api = Blueprint("instructor_api", __name__, url_prefix="/api")
+csrf.exempt(api)
+
+SERVICE_ERRORS = (instructor.InstructorError, ScoreError, RegradeError, EventError)
+REGRADE_POLL_S = 0.25
+
+
+class OverrideBody(BaseModel):
+    score: float = Field(ge=0)
+    comment: str = Field(min_length=1, max_length=2000)
+
+
+class RoleBody(BaseModel):
+    role: Literal["member", "instructor"]
+
+
+class WeightsBody(BaseModel):
+    exercises: float = Field(ge=0, le=leaderboard.MAX_WEIGHT)
+    trivia: float = Field(ge=0, le=leaderboard.MAX_WEIGHT)
+
+
+class EventBody(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    starts_at: datetime
+    ends_at: datetime
+    exercises: list[str] = Field(default_factory=list, max_length=200)
+    games: list[int] = Field(default_factory=list, max_length=200)
+    exercise_weight: float = Field(default=1.0, ge=0, le=leaderboard.MAX_WEIGHT)
+    trivia_weight: float = Field(
+        default=leaderboard.DEFAULT_TRIVIA_WEIGHT, ge=0, le=leaderboard.MAX_WEIGHT
+    )
+
+
+def _api_errors(view: Callable) -> Callable:
+    """Service errors become the API's JSON errors."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except SERVICE_ERRORS as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
+
+    return wrapped
+
+
+def _exercise_or_404(slug: str):
+    exercise = catalog.get_exercise(slug)
+    if exercise is None:
+        raise instructor.InstructorError(404, "not_found", f"No exercise '{slug}'.")
+    return exercise
+
+
+def _filters() -> instructor.Filters:
+    return instructor.Filters(
+        exercise=request.args.get("exercise") or None,
+        member=request.args.get("member") or None,
+        status=request.args.get("status") or None,
+    )
+
+
+def _int_arg(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except ValueError:
+        return default
+
+
+# ---- API: submissions ------------------------------------------------------------
+
+
+@api.get("/instructor/submissions")
+@api_instructor_required
+@_api_errors
+def api_submissions():
+    """The submissions browser: filter by exercise (slug), member (username or id) and status."""
+    total, rows = instructor.browse(
+        _filters(), limit=_int_arg("limit", instructor.PAGE_SIZE), offset=_int_arg("offset", 0)
+    )
+    response = jsonify(rows)
+    response.headers["X-Total-Count"] = str(total)
+    return response
+
+
+@api.get("/instructor/submissions/<int:submission_id>")
+@api_instructor_required
+@_api_errors
+def api_submission(submission_id: int):
+    """One submission with its member, result history and audit trail."""
+    return jsonify(instructor.submission_record(instructor.get_submission(submission_id)))
+
+
+@api.get("/instructor/submissions/<int:submission_id>/result.json")
+@api_instructor_required
+@_api_errors
+def api_result_download(submission_id: int):
+    """The result document as a file (Gradescope results.json superset)."""
+    from server.services.submissions import public_view
+
+    sub = instructor.get_submission(submission_id)
+    body = json.dumps(public_view(sub), indent=2, sort_keys=True)
+    name = f"{sub.exercise.slug}-{sub.user.username}-{sub.id}.json"
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@api.get("/instructor/submissions/<int:submission_id>/notebook.ipynb")
+@api_instructor_required
+@_api_errors
+def api_notebook_download(submission_id: int):
+    """The member's notebook: ?which=executed (default, with outputs) or submitted."""
+    sub = instructor.get_submission(submission_id)
+    which = request.args.get("which", "executed")
+    data = sub.executed_notebook if which == "executed" else sub.notebook
+    if data is None:
+        raise ApiError(404, "not_found", f"This submission has no {which} notebook.")
+    name = f"{sub.exercise.slug}-{sub.user.username}-{sub.id}-{which}.ipynb"
+    return Response(
+        data,
+        mimetype="application/x-ipynb+json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@api.post("/instructor/submissions/<int:submission_id>/override")
+@api_instructor_required
+@_api_errors
+def api_override(submission_id: int):
+    """Set a submission's score by hand, with a comment; audited; moves the best score."""
+    body = json_body(OverrideBody)
+    sub = override(api_user(), instructor.get_submission(submission_id), body.score, body.comment)
+    return jsonify(instructor.submission_record(sub))
+
+
+api_override.openapi_body = OverrideBody
+
+
+@api.post("/instructor/submissions/<int:submission_id>/regrade")
+@api_instructor_required
+@_api_errors
+def api_regrade_submission(submission_id: int):
+    """Grade one submission again with the current spec and reference; 202 with progress."""
+    job = regrade.regrade_submission(api_user(), instructor.get_submission(submission_id))
+    return jsonify(regrade.progress(job.id)), 202
+
+
+# ---- API: exercises, statistics, regrades, similarity ----------------------------------
+
+
+@api.get("/instructor/exercises")
+@api_instructor_required
+def api_exercise_stats():
+    """Per-exercise statistics: attempts, members, pass rate, mean score."""
+    return jsonify(instructor_stats.overview())
+
+
+@api.get("/instructor/exercises/<slug>")
+@api_instructor_required
+@_api_errors
+def api_exercise_detail(slug: str):
+    """One exercise: pass rate per check and a histogram of members' best scores."""
+    return jsonify(instructor_stats.exercise_stats(_exercise_or_404(slug)))
+
+
+@api.post("/instructor/exercises/<slug>/regrade")
+@api_instructor_required
+@_api_errors
+def api_regrade_exercise(slug: str):
+    """Regrade every graded submission of the exercise; 202 with progress."""
+    job = regrade.regrade_exercise(api_user(), _exercise_or_404(slug))
+    return jsonify(regrade.progress(job.id)), 202
+
+
+@api.get("/instructor/exercises/<slug>/similarity")
+@api_instructor_required
+@_api_errors
+def api_similarity(slug: str):
+    """Pairs of members with near-identical graded functions (?threshold=0.8)."""
+    exercise = _exercise_or_404(slug)
+    if exercise.kind != "notebook":
+        raise ApiError(400, "wrong_kind", "Similarity compares notebook exercises only.")
+    try:
+        threshold = min(1.0, max(0.0, float(request.args.get("threshold", 0.8))))
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", "threshold: a number between 0 and 1.") from exc
+    return jsonify(similarity.pairs(exercise, threshold))
+
+
+@api.get("/instructor/regrades")
+@api_instructor_required
+def api_regrades():
+    """Recent regrades and their progress."""
+    return jsonify(regrade.recent())
+
+
+@api.get("/instructor/regrades/<int:regrade_id>")
+@api_instructor_required
+def api_regrade(regrade_id: int):
+    """One regrade's progress: done of total, scores raised and lowered."""
+    data = regrade.progress(regrade_id)
+    if data is None:
+        raise ApiError(404, "not_found", f"No regrade {regrade_id}.")
+    return jsonify(data)
+
+
+@api.get("/instructor/regrades/<int:regrade_id>/events")
+@api_instructor_required
+def api_regrade_events(regrade_id: int):
+    """Server-Sent Events: 'progress' on every change until the regrade finishes."""
+    if regrade.progress(regrade_id) is None:
+        raise ApiError(404, "not_found", f"No regrade {regrade_id}.")
+
+    def generate() -> Iterator[str]:
+        last = None
+        deadline = time.monotonic() + 3600
+        yield "retry: 2000\n\n"
+        while time.monotonic() < deadline:
+            data = regrade.progress(regrade_id)
+            db.session.close()  # workers commit elsewhere: read fresh each poll
+            if data != last:
+                yield f"event: progress\ndata: {json.dumps(data)}\n\n"
+                last = data
+            if data is None or data["finished"]:
+                return
+            time.sleep(REGRADE_POLL_S)
+
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+# ---- API: members, weights, events, games, audit, exports --------------------------
+
+
+@api.get("/instructor/members")
+@api_instructor_required
+def api_members():
+    """Every account with its role and activity."""
+    return jsonify(instructor.members())
+
+
+@api.post("/instructor/members/<int:user_id>/role")
+@api_instructor_required
+@_api_errors
+def api_set_role(user_id: int):
+    """Promote to instructor or demote to member (audited)."""
+    body = json_body(RoleBody)
+    user = instructor.find_member(str(user_id))
+    if user is None:
+        raise ApiError(404, "not_found", f"No member {user_id}.")
+    instructor.set_role(api_user(), user, body.role)
+    return jsonify(id=user.id, username=user.username, role=user.role)
+
+
+api_set_role.openapi_body = RoleBody
+
+
+@api.get("/instructor/weights")
+@api_instructor_required
+def api_weights():
+    """How the overall board weighs exercise points and trivia points."""
+    return jsonify(leaderboard.weights().as_dict())
+
+
+@api.post("/instructor/weights")
+@api_instructor_required
+def api_set_weights():
+    """Set the overall board's weights (audited); every open board updates."""
+    body = json_body(WeightsBody)
+    return jsonify(leaderboard.set_weights(api_user(), body.exercises, body.trivia).as_dict())
+
+
+api_set_weights.openapi_body = WeightsBody
+
+
+@api.get("/instructor/events")
+@api_instructor_required
+def api_events():
+    """Meetup events: time windows with their exercises and games."""
+    return jsonify(instructor_events.list_events())
+
+
+@api.post("/instructor/events")
+@api_instructor_required
+@_api_errors
+def api_create_event():
+    """Create a meetup event; its board is /leaderboard/meetups/<id>."""
+    body = json_body(EventBody)
+    event = instructor_events.save_event(api_user(), None, **body.model_dump())
+    return jsonify(instructor_events.event_view(event)), 201
+
+
+api_create_event.openapi_body = EventBody
+
+
+@api.get("/instructor/events/<int:event_id>")
+@api_instructor_required
+@_api_errors
+def api_event(event_id: int):
+    """One meetup event with its standings."""
+    event = instructor_events.get_event(event_id)
+    return jsonify(
+        {**instructor_events.event_view(event), "standings": leaderboard.event_standings(event)}
+    )
+
+
+@api.put("/instructor/events/<int:event_id>")
+@api_instructor_required
+@_api_errors
+def api_update_event(event_id: int):
+    """Replace a meetup event's title, window, exercises, games and weights."""
+    body = json_body(EventBody)
+    event = instructor_events.get_event(event_id)
+    instructor_events.save_event(api_user(), event, **body.model_dump())
+    return jsonify(instructor_events.event_view(event))
+
+
+api_update_event.openapi_body = EventBody
+
+
+@api.delete("/instructor/events/<int:event_id>")
+@api_instructor_required
+@_api_errors
+def api_delete_event(event_id: int):
+    """Delete a meetup event (scores are untouched)."""
+    instructor_events.delete_event(api_user(), instructor_events.get_event(event_id))
+    return "", 204
+
+
+@api.get("/instructor/games")
+@api_instructor_required
+def api_games():
+    """Game history, newest first, with links to each game's report."""
+    return jsonify(
+        [
+            {
+                **g,
+                "report_url": url_for("games.report_page", game_id=g["id"]),
+                "report_api": f"/api/games/{g['pin']}/report?game={g['id']}",
+            }
+            for g in leaderboard.games_played()
+        ]
+    )
+
+
+@api.get("/instructor/audit")
+@api_instructor_required
+def api_audit():
+    """The audit log: overrides, role changes, regrades, weights and events."""
+    return jsonify(instructor.audit_log(limit=max(1, min(_int_arg("limit", 200), 1000))))
+
+
+@api.get("/instructor/gradebook.csv")
+@api_instructor_required
+def api_gradebook():
+    """The gradebook: members × exercises (best scores), with trivia and overall."""
+    return Response(
+        instructor_exports.gradebook_csv(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'},
+    )
+
+
+# ---- pages -------------------------------------------------------------------------
+
+
+@bp.get("/instructor")
+@instructor_page
+def index():
+    stats = instructor_stats.overview()
+    _, recent = instructor.browse(instructor.Filters(), limit=10)
+    return render_template(
+        "instructor/index.html",
+        stats=stats,
+        recent=recent,
+        regrades=regrade.recent(5),
+        top=leaderboard.standings(limit=5),
+    )
+
+
+@bp.get("/instructor/submissions")
+@instructor_page
+def submissions_page():
+    filters = _filters()
+    page = max(1, _int_arg("page", 1))
+    try:
+        total, rows = instructor.browse(
+            filters, limit=instructor.PAGE_SIZE, offset=(page - 1) * instructor.PAGE_SIZE
+        )
+    except instructor.InstructorError as exc:
+        flash(exc.message, "error")
+        total, rows = 0, []
+    return render_template(
+        "instructor/submissions.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // instructor.PAGE_SIZE)),
+        filters=filters,
+        exercises=catalog.active_exercises(),
+        statuses=("queued", "running", "graded", "error"),
+    )
+
+
+@bp.get("/instructor/submissions/<int:submission_id>")
+@instructor_page
+def submission_page(submission_id: int):
+    try:
+        sub = instructor.get_submission(submission_id)
+    except instructor.InstructorError:
+        abort(404, f"No submission {submission_id}.")
+    return render_template(
+        "instructor/submission.html",
+        sub=sub,
+        rec=instructor.submission_record(sub),
+        regrade_id=request.args.get("regrade", type=int),
+    )
+
+
+@bp.post("/instructor/submissions/<int:submission_id>/override")
+@instructor_page
+def override_form(submission_id: int):
+    here = url_for("instructor.submission_page", submission_id=submission_id)
+    try:
+        score = float(request.form.get("score", ""))
+        override(
+            current_user, instructor.get_submission(submission_id), score, request.form.get("comment", "")
+        )
+        flash(f"Score set to {score:g}; the change is in the audit log.", "success")
+    except ValueError as exc:
+        flash(getattr(exc, "message", "The score must be a number."), "error")
+    return redirect(here)
+
+
+@bp.post("/instructor/submissions/<int:submission_id>/regrade")
+@instructor_page
+def regrade_submission_form(submission_id: int):
+    try:
+        job = regrade.regrade_submission(current_user, instructor.get_submission(submission_id))
+    except SERVICE_ERRORS as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("instructor.submission_page", submission_id=submission_id))
+    return redirect(
+        url_for("instructor.submission_page", submission_id=submission_id, regrade=job.id)
+    )
+
+
+@bp.get("/instructor/exercises")
+@instructor_page
+def exercises_page():
+    return render_template("instructor/exercises.html", stats=instructor_stats.overview())
+
+
+@bp.get("/instructor/exercises/<slug>")
+@instructor_page
+def exercise_page(slug: str):
+    exercise = catalog.get_exercise(slug)
+    if exercise is None:
+        abort(404, f"No exercise '{slug}'.")
+    return render_template(
+        "instructor/exercise.html",
+        exercise=exercise,
+        stats=instructor_stats.exercise_stats(exercise),
+        board=leaderboard.exercise_standings(exercise, limit=10),
+        regrade_id=request.args.get("regrade", type=int),
+    )
+
+
+@bp.post("/instructor/exercises/<slug>/regrade")
+@instructor_page
+def regrade_exercise_form(slug: str):
+    exercise = catalog.get_exercise(slug)
+    if exercise is None:
+        abort(404, f"No exercise '{slug}'.")
+    job = regrade.regrade_exercise(current_user, exercise)
+    flash(f"Regrading {job.total} submission(s) of {exercise.title}.", "success")
+    return redirect(url_for("instructor.exercise_page", slug=slug, regrade=job.id))
+
+
+@bp.get("/instructor/exercises/<slug>/similarity")
+@instructor_page
+def similarity_page(slug: str):
+    exercise = catalog.get_exercise(slug)
+    if exercise is None or exercise.kind != "notebook":
+        abort(404, f"No notebook exercise '{slug}'.")
+    threshold = min(1.0, max(0.0, request.args.get("threshold", 0.8, type=float)))
+    return render_template(
+        "instructor/similarity.html",
+        exercise=exercise,
+        pairs=similarity.pairs(exercise, threshold),
+        threshold=threshold,
+    )
+
+
+@bp.get("/instructor/members")
+@instructor_page
+def members_page():
+    return render_template("instructor/members.html", members=instructor.members())
+
+
+@bp.post("/instructor/members/<int:user_id>/role")
+@instructor_page
+def role_form(user_id: int):
+    user = instructor.find_member(str(user_id))
+    if user is None:
+        abort(404, f"No member {user_id}.")
+    try:
+        instructor.set_role(current_user, user, request.form.get("role", ""))
+        flash(f"{user.display_name} is now {user.role}.", "success")
+    except instructor.InstructorError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("instructor.members_page"))
+
+
+@bp.get("/instructor/boards")
+@instructor_page
+def boards_page():
+    return render_template(
+        "instructor/boards.html",
+        weights=leaderboard.weights(),
+        events=instructor_events.list_events(),
+        exercises=catalog.active_exercises(),
+        games=leaderboard.games_played(),
+        default_trivia=leaderboard.DEFAULT_TRIVIA_WEIGHT,
+    )
+
+
+@bp.post("/instructor/weights")
+@instructor_page
+def weights_form():
+    try:
+        leaderboard.set_weights(
+            current_user,
+            float(request.form.get("exercises", "")),
+            float(request.form.get("trivia", "")),
+        )
+        flash("Weights saved; every open board has updated.", "success")
+    except ValueError as exc:
+        flash(str(exc) if "weight" in str(exc) else "Weights must be numbers.", "error")
+    return redirect(url_for("instructor.boards_page"))
+
+
+def _event_form() -> dict:
+    def when(name: str) -> datetime:
+        return datetime.fromisoformat(request.form.get(name, ""))
+
+    return dict(
+        title=request.form.get("title", ""),
+        starts_at=when("starts_at"),
+        ends_at=when("ends_at"),
+        exercises=request.form.getlist("exercises"),
+        games=[int(g) for g in request.form.getlist("games") if g.isdigit()],
+        exercise_weight=float(request.form.get("exercise_weight") or 1.0),
+        trivia_weight=float(request.form.get("trivia_weight") or leaderboard.DEFAULT_TRIVIA_WEIGHT),
+    )
+
+
+@bp.post("/instructor/events")
+@instructor_page
+def event_create_form():
+    try:
+        event = instructor_events.save_event(current_user, None, **_event_form())
+        flash(f"Event '{event.title}' created.", "success")
+    except EventError as exc:
+        flash(exc.message, "error")
+    except ValueError:
+        flash("Give the start and end as dates and times, and weights as numbers.", "error")
+    return redirect(url_for("instructor.boards_page"))
+
+
+@bp.post("/instructor/events/<int:event_id>/delete")
+@instructor_page
+def event_delete_form(event_id: int):
+    try:
+        instructor_events.delete_event(current_user, instructor_events.get_event(event_id))
+        flash("Event deleted.", "success")
+    except EventError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("instructor.boards_page"))
+
+
+@bp.get("/instructor/games")
+@instructor_page
+def games_page():
+    return render_template(
+        "instructor/games.html",
+        games=[
+            {**g, "report_api": f"/api/games/{g['pin']}/report?game={g['id']}"}
+            for g in leaderboard.games_played()
+        ],
+    )
+
+
+@bp.get("/instructor/audit")
+@instructor_page
+def audit_page():
+    return render_template("instructor/audit.html", entries=instructor.audit_log())

@@ -1,0 +1,1 @@
+"""Services: the only code that commits, enqueues jobs or publishes events."""

@@ -1,0 +1,113 @@
+"""Accounts: registration, passwords (argon2) and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models.base import utcnow
+from server.models.user import ROLES, ApiToken, User
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
+MIN_PASSWORD = 8
+_hasher = PasswordHasher()
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation; `code` is the API error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def create_user(
+    username: str, password: str, *, role: str = "member", display_name: str | None = None
+) -> User:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise AccountError(
+            "bad_username", "Username must be 3-40 letters, digits, dots, dashes or underscores."
+        )
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError("weak_password", f"Password must be at least {MIN_PASSWORD} characters.")
+    if len(password) > 1024:
+        raise AccountError("bad_password", "Password must be at most 1024 characters.")
+    if role not in ROLES:
+        raise AccountError("bad_role", f"Role must be one of {', '.join(ROLES)}.")
+    if find_user(username) is not None:
+        raise AccountError("username_taken", f"The username '{username}' is taken; pick another.")
+    user = User(
+        username=username,
+        display_name=(display_name or username)[:80],
+        password_hash=_hasher.hash(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def authenticate(username: str, password: str) -> User | None:
+    user = find_user((username or "").strip())
+    if user is None:
+        _hasher.hash("timing-equaliser")  # same cost whether or not the name exists
+        return None
+    try:
+        _hasher.verify(user.password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+        db.session.commit()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=_digest(token)))
+    db.session.commit()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None:
+        return None
+    row.last_used_at = utcnow()
+    db.session.commit()
+    return row.user
+
+
+def set_role(user: User, role: str) -> None:
+    if role not in ROLES:
+        raise AccountError("bad_role", f"Role must be one of {', '.join(ROLES)}.")
+    user.role = role
+    db.session.commit()
+
+
+def ensure_instructor() -> tuple[str, str] | None:
+    """Create the first instructor when there is none; return (username, password) once."""
+    if db.session.scalar(select(User).where(User.role == "instructor").limit(1)) is not None:
+        return None
+    username = "instructor"
+    while find_user(username) is not None:
+        username = f"instructor{secrets.randbelow(1000)}"
+    password = secrets.token_urlsafe(12)
+    create_user(username, password, role="instructor", display_name="Instructor")
+    return username, password

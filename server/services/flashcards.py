@@ -1,0 +1,664 @@
+"""Flashcards: decks a member can see, what is due, FSRS reviews, settings, own cards.
+
+Every member has one CardState row per card they study, so "the next due card
+in this deck" is one range scan of (user_id, deck_id, state, due). Shared
+decks (trivia banks, exercise facts) get their state rows lazily the first
+time a member looks at them; personal decks get them when a card is added.
+Times are UTC; the clock can be injected (config FLASHCARDS_CLOCK) so tests
+drive reviews at fixed times.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import fsrs
+from flask import current_app
+from sqlalchemy import and_, case, func, insert, literal, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from server.extensions import db
+from server.models.deck import (
+    LEARNING,
+    NEW,
+    RELEARNING,
+    REVIEW,
+    STATE_NAMES,
+    Card,
+    CardState,
+    Deck,
+    Review,
+)
+from server.models.user import User
+from server.services import flashcard_seed
+
+RATINGS = {"again": 1, "hard": 2, "good": 3, "easy": 4}
+RETENTION_MIN, RETENTION_MAX = 0.80, 0.97
+NEW_PER_DAY_MAX = 1000
+# Like Anki's learn-ahead limit: a learning card due within this is shown when nothing else is.
+LEARN_AHEAD = timedelta(minutes=20)
+MAX_FIELD = 20_000
+MAX_TAGS = 500
+
+
+class NotFound(LookupError):
+    """No such deck or card for this member (another member's is 'not found' too)."""
+
+
+class Forbidden(PermissionError):
+    """The member may see this deck but not change it (a shared deck)."""
+
+
+class InvalidInput(ValueError):
+    """Input that breaks a rule; the message says which and how to fix it."""
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def now() -> datetime:
+    """The current UTC time, or the one config FLASHCARDS_CLOCK returns (tests)."""
+    clock: Callable[[], datetime] | None = current_app.config.get("FLASHCARDS_CLOCK")
+    moment = clock() if clock else datetime.now(UTC)
+    return moment.astimezone(UTC)
+
+
+def day_number(moment: datetime) -> int:
+    """Days since 1970-01-01 in UTC: the unit of the daily limit and the heatmap."""
+    return (moment.astimezone(UTC).date() - datetime(1970, 1, 1).date()).days
+
+
+# --- FSRS -----------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def scheduler(desired_retention: float, fuzz: bool = True) -> fsrs.Scheduler:
+    """FSRS-6 with its default parameters and the member's desired retention."""
+    return fsrs.Scheduler(desired_retention=desired_retention, enable_fuzzing=fuzz)
+
+
+def _retention(user: User) -> float:
+    value = user.desired_retention if user.desired_retention is not None else 0.9
+    return round(min(RETENTION_MAX, max(RETENTION_MIN, value)), 4)
+
+
+def to_fsrs(state: CardState) -> fsrs.Card:
+    if state.state == NEW:
+        return fsrs.Card(card_id=state.card_id, due=state.due)
+    return fsrs.Card(
+        card_id=state.card_id,
+        state=fsrs.State(state.state),
+        step=state.step,
+        stability=state.stability,
+        difficulty=state.difficulty,
+        due=state.due.astimezone(UTC),
+        last_review=state.last_review.astimezone(UTC) if state.last_review else None,
+    )
+
+
+# --- decks ----------------------------------------------------------------------------------
+
+
+def missed_deck(user: User, *, create: bool = True) -> Deck | None:
+    """The member's "missed in games" deck."""
+    key = f"missed:{user.id}"
+    deck = db.session.scalar(select(Deck).where(Deck.key == key))
+    if deck is None and create:
+        deck = Deck(
+            kind="missed",
+            key=key,
+            owner_id=user.id,
+            title="Missed in games",
+            description="Questions you got wrong in trivia games while logged in.",
+        )
+        db.session.add(deck)
+        db.session.flush()
+    return deck
+
+
+def shared_decks() -> list[Deck]:
+    """The decks anyone may practise, banks brought up to date first (guest page)."""
+    flashcard_seed.refresh_bank_decks()
+    return visible_decks(None)
+
+
+def visible_decks(user: User | None) -> list[Deck]:
+    """Shared decks first (banks, then facts), then the member's own."""
+    clauses = [Deck.owner_id.is_(None)]
+    if user is not None:
+        clauses.append(Deck.owner_id == user.id)
+    order = {"bank": 0, "facts": 1, "missed": 2, "own": 3}
+    decks = list(db.session.scalars(select(Deck).where(or_(*clauses), Deck.retired.is_(False))))
+    return sorted(decks, key=lambda d: (order.get(d.kind, 9), d.title.lower(), d.id))
+
+
+def get_deck(user: User | None, deck_id: int) -> Deck:
+    """A deck the caller may see; another member's deck is NotFound, not Forbidden."""
+    deck = db.session.get(Deck, deck_id)
+    if deck is None or (deck.owner_id is not None and (user is None or deck.owner_id != user.id)):
+        raise NotFound(f"No deck {deck_id}.")
+    return deck
+
+
+def editable_deck(user: User, deck_id: int) -> Deck:
+    deck = get_deck(user, deck_id)
+    if deck.kind != "own":
+        raise Forbidden("Cards of this deck come from the course; add your own in a deck of yours.")
+    return deck
+
+
+def _sync_shared(user: User, decks: list[Deck]) -> None:
+    """Give the member a (new) state row for every live card of the shared decks."""
+    shared = [d.id for d in decks if d.owner_id is None]
+    if not shared:
+        return
+    cards = dict(
+        db.session.execute(
+            select(Card.deck_id, func.count())
+            .where(Card.deck_id.in_(shared), Card.retired.is_(False))
+            .group_by(Card.deck_id)
+        ).all()
+    )
+    states = dict(
+        db.session.execute(
+            select(CardState.deck_id, func.count())
+            .where(CardState.user_id == user.id, CardState.deck_id.in_(shared))
+            .group_by(CardState.deck_id)
+        ).all()
+    )
+    stale = [d for d in shared if cards.get(d, 0) != states.get(d, 0)]
+    if not stale:
+        return
+    missing = select(
+        literal(user.id),
+        Card.id,
+        Card.deck_id,
+        literal(NEW),
+        Card.created_at,
+        literal(0),
+        literal(0),
+    ).where(
+        Card.deck_id.in_(stale),
+        Card.retired.is_(False),
+        ~select(CardState.id)
+        .where(CardState.user_id == user.id, CardState.card_id == Card.id)
+        .exists(),
+    )
+    cols = ["user_id", "card_id", "deck_id", "state", "due", "reps", "lapses"]
+    try:
+        db.session.execute(insert(CardState).from_select(cols, missing))
+        db.session.commit()
+    except IntegrityError:  # a parallel request of the same member did it first
+        db.session.rollback()
+
+
+def new_today(user: User, moment: datetime) -> int:
+    """New cards the member has started today (UTC)."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Review)
+        .where(
+            Review.user_id == user.id,
+            Review.day == day_number(moment),
+            Review.state_before == NEW,
+        )
+    )
+
+
+def new_budget(user: User, moment: datetime) -> int:
+    return max(0, (user.new_cards_per_day or 0) - new_today(user, moment))
+
+
+@dataclass(frozen=True)
+class DueCounts:
+    new: int
+    learning: int
+    review: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"new": self.new, "learning": self.learning, "review": self.review}
+
+    @property
+    def total(self) -> int:
+        return self.new + self.learning + self.review
+
+
+@dataclass(frozen=True)
+class _Due:
+    learning_now: int = 0
+    learning_ahead: int = 0  # due within LEARN_AHEAD, including those due now
+    review: int = 0
+    new: int = 0  # capped by the day's budget
+
+
+def _due(user: User, deck_ids: list[int], moment: datetime, budget: int) -> dict[int, _Due]:
+    """What is due per deck, in two index range scans (new cards counted only up to budget)."""
+    learning = CardState.state.in_((LEARNING, RELEARNING))
+    now_ = CardState.due <= moment
+    rows = db.session.execute(
+        select(
+            CardState.deck_id,
+            func.sum(case((and_(learning, now_), 1), else_=0)),
+            func.sum(case((learning, 1), else_=0)),
+            func.sum(case((and_(CardState.state == REVIEW, now_), 1), else_=0)),
+        )
+        .where(
+            CardState.user_id == user.id,
+            CardState.deck_id.in_(deck_ids),
+            CardState.state.in_((LEARNING, REVIEW, RELEARNING)),
+            CardState.due <= moment + LEARN_AHEAD,
+        )
+        .group_by(CardState.deck_id)
+    ).all()
+    found = {d: (int(a or 0), int(b or 0), int(c or 0)) for d, a, b, c in rows}
+    out = {}
+    for deck_id in deck_ids:
+        new = 0
+        if budget > 0:
+            capped = (
+                select(CardState.id)
+                .where(
+                    CardState.user_id == user.id,
+                    CardState.deck_id == deck_id,
+                    CardState.state == NEW,
+                )
+                .limit(budget)
+                .subquery()
+            )
+            new = db.session.scalar(select(func.count()).select_from(capped))
+        out[deck_id] = _Due(*found.get(deck_id, (0, 0, 0)), new=new)
+    return out
+
+
+def due_counts(
+    user: User, deck_ids: list[int], moment: datetime, budget: int | None = None
+) -> dict[int, DueCounts]:
+    """Per deck: new cards (capped by today's budget), learning cards due within the
+    learn-ahead limit, and review cards due now."""
+    if budget is None:
+        budget = new_budget(user, moment)
+    return {
+        d: DueCounts(new=due.new, learning=due.learning_ahead, review=due.review)
+        for d, due in _due(user, deck_ids, moment, budget).items()
+    }
+
+
+def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str, Any]]:
+    """GET /api/decks: every deck the member sees, with its due counts."""
+    moment = moment or now()
+    flashcard_seed.refresh_bank_decks()
+    pull_missed(user)
+    missed_deck(user)
+    decks = visible_decks(user)
+    _sync_shared(user, decks)
+    counts = due_counts(user, [d.id for d in decks], moment)
+    sizes = dict(
+        db.session.execute(
+            select(Card.deck_id, func.count())
+            .where(Card.deck_id.in_([d.id for d in decks]), Card.retired.is_(False))
+            .group_by(Card.deck_id)
+        ).all()
+    )
+    db.session.commit()
+    return [
+        {
+            "id": d.id,
+            "title": d.title,
+            "kind": d.kind,
+            "description": d.description,
+            "cards": sizes.get(d.id, 0),
+            "due": counts[d.id].as_dict(),
+        }
+        for d in decks
+    ]
+
+
+# --- studying -------------------------------------------------------------------------------
+
+
+def next_state(
+    user: User, deck: Deck, moment: datetime, budget: int
+) -> tuple[CardState, Card, DueCounts] | None:
+    """Due learning cards, then due reviews, then new cards (within budget), then learn-ahead."""
+    due = _due(user, [deck.id], moment, budget)[deck.id]
+    learning = CardState.state.in_((LEARNING, RELEARNING))
+    by_due = (CardState.due,)
+    candidates = [
+        (due.learning_now, (learning, CardState.due <= moment), by_due),
+        (due.review, (CardState.state == REVIEW, CardState.due <= moment), by_due),
+        (due.new, (CardState.state == NEW,), (CardState.due, CardState.card_id)),
+        (due.learning_ahead, (learning, CardState.due <= moment + LEARN_AHEAD), by_due),
+    ]
+    counts = DueCounts(new=due.new, learning=due.learning_ahead, review=due.review)
+    for count, where, order in candidates:
+        if not count:
+            continue
+        row = db.session.execute(
+            select(CardState, Card)
+            .join(Card, Card.id == CardState.card_id)
+            .where(CardState.user_id == user.id, CardState.deck_id == deck.id, *where)
+            .order_by(*order)
+            .limit(1)
+        ).first()
+        if row is not None:
+            return row[0], row[1], counts
+    return None
+
+
+def next_card(user: User, deck_id: int, moment: datetime | None = None) -> dict[str, Any] | None:
+    """GET /api/decks/<id>/next: the next card to study, or None when nothing is due."""
+    moment = moment or now()
+    deck = get_deck(user, deck_id)
+    if deck.owner_id is None:
+        _sync_shared(user, [deck])
+    elif deck.kind == "missed":
+        pull_missed(user)
+    found = next_state(user, deck, moment, new_budget(user, moment))
+    if found is None:
+        return None
+    state, card, counts = found
+    view = card_view(card)
+    view.update(state_view(state))
+    view["intervals"] = preview(user, state, moment)
+    view["counts"] = counts.as_dict()
+    return view
+
+
+def preview(user: User, state: CardState, moment: datetime) -> dict[str, float]:
+    """Seconds until the card would be due after each rating (without fuzz), for the buttons."""
+    sched = scheduler(_retention(user), False)
+    card = to_fsrs(state)
+    out = {}
+    for name, value in RATINGS.items():
+        after, _ = sched.review_card(card, fsrs.Rating(value), moment)
+        out[name] = max(0.0, (after.due - moment).total_seconds())
+    return out
+
+
+def review(
+    user: User,
+    card_id: int,
+    rating: str,
+    moment: datetime | None = None,
+    duration_ms: int | None = None,
+) -> dict[str, Any]:
+    """POST /api/cards/<id>/reviews: rate the card, let FSRS schedule it, log the review."""
+    if rating not in RATINGS:
+        raise InvalidInput("rating must be one of again, hard, good, easy.")
+    moment = moment or now()
+    state = db.session.scalar(
+        select(CardState).where(CardState.user_id == user.id, CardState.card_id == card_id)
+    )
+    if state is None:
+        state = _start_state(user, card_id)
+    before = state.state
+    after, _log = scheduler(_retention(user)).review_card(
+        to_fsrs(state), fsrs.Rating(RATINGS[rating]), moment
+    )
+    state.state = int(after.state)
+    state.step = after.step
+    state.stability = after.stability
+    state.difficulty = after.difficulty
+    state.due = after.due
+    state.last_review = moment
+    state.reps += 1
+    if before == REVIEW and rating == "again":
+        state.lapses += 1
+    db.session.add(
+        Review(
+            user_id=user.id,
+            card_id=card_id,
+            deck_id=state.deck_id,
+            rating=RATINGS[rating],
+            state_before=before,
+            reviewed_at=moment,
+            day=day_number(moment),
+            due_after=after.due,
+            duration_ms=duration_ms,
+        )
+    )
+    view = state_view(state)  # before the commit expires the row
+    view.update(card_id=card_id, rating=rating, reviewed_at=_iso(moment))
+    db.session.commit()
+    return view
+
+
+def _start_state(user: User, card_id: int) -> CardState:
+    """A state row for a visible card the member has not met yet (shared deck, not synced)."""
+    card = db.session.get(Card, card_id)
+    if card is None or card.retired:
+        raise NotFound(f"No card {card_id}.")
+    get_deck(user, card.deck_id)  # NotFound for another member's card
+    state = CardState(
+        user_id=user.id,
+        card_id=card.id,
+        deck_id=card.deck_id,
+        state=NEW,
+        due=card.created_at,
+        reps=0,
+        lapses=0,
+    )
+    db.session.add(state)
+    db.session.flush()
+    return state
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def state_view(state: CardState) -> dict[str, Any]:
+    return {
+        "state": STATE_NAMES[state.state],
+        "due": _iso(state.due) if state.state != NEW else None,
+        "stability": state.stability,
+        "difficulty": state.difficulty,
+        "reps": state.reps,
+        "lapses": state.lapses,
+        "last_review": _iso(state.last_review),
+    }
+
+
+def card_view(card: Card) -> dict[str, Any]:
+    from server.markdown import render_markdown
+
+    return {
+        "id": card.id,
+        "deck_id": card.deck_id,
+        "front": card.front,
+        "back": card.back,
+        "front_html": str(render_markdown(card.front)),
+        "back_html": str(render_markdown(card.back)),
+        "tags": card.tags.split(),
+    }
+
+
+def deck_cards(user: User | None, deck_id: int) -> tuple[Deck, list[Card]]:
+    """The live cards of a deck the caller sees (guests: the shared decks)."""
+    deck = get_deck(user, deck_id)
+    cards = db.session.scalars(
+        select(Card).where(Card.deck_id == deck.id, Card.retired.is_(False)).order_by(Card.id)
+    )
+    return deck, list(cards)
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+def update_settings(user: User, desired_retention: float, new_cards_per_day: int) -> None:
+    """Desired retention 0.80-0.97 (FSRS's useful range) and new cards a day 0-1000."""
+    if not RETENTION_MIN <= desired_retention <= RETENTION_MAX:
+        raise InvalidInput(
+            f"desired_retention must be between {RETENTION_MIN:.2f} and {RETENTION_MAX:.2f}."
+        )
+    if not 0 <= new_cards_per_day <= NEW_PER_DAY_MAX:
+        raise InvalidInput(f"new_cards_per_day must be between 0 and {NEW_PER_DAY_MAX}.")
+    user.desired_retention = float(desired_retention)
+    user.new_cards_per_day = int(new_cards_per_day)
+    db.session.commit()
+
+
+def settings_view(user: User) -> dict[str, Any]:
+    return {
+        "desired_retention": _retention(user),
+        "new_cards_per_day": user.new_cards_per_day,
+        "retention_range": [RETENTION_MIN, RETENTION_MAX],
+    }
+
+
+# --- own decks and cards --------------------------------------------------------------------
+
+
+def create_deck(user: User, title: str, description: str = "") -> Deck:
+    title = (title or "").strip()
+    if not 1 <= len(title) <= 200:
+        raise InvalidInput("title: give the deck a title of 1-200 characters.")
+    deck = Deck(kind="own", owner_id=user.id, title=title, description=(description or "")[:2000])
+    db.session.add(deck)
+    db.session.commit()
+    return deck
+
+
+def clean_tags(tags: str | list[str] | None) -> str:
+    """Anki's tags: space-separated words; commas are taken as separators too."""
+    if tags is None:
+        return ""
+    words = tags if isinstance(tags, list) else str(tags).replace(",", " ").split()
+    text = " ".join(dict.fromkeys(str(w).strip() for w in words if str(w).strip()))
+    if len(text) > MAX_TAGS:
+        raise InvalidInput(f"tags: at most {MAX_TAGS} characters.")
+    return text
+
+
+def check_fields(front: str, back: str) -> tuple[str, str]:
+    front, back = (front or "").strip(), (back or "").strip()
+    if not front:
+        raise InvalidInput("front is empty.")
+    if not back:
+        raise InvalidInput("back is empty.")
+    for name, text in (("front", front), ("back", back)):
+        if len(text) > MAX_FIELD:
+            raise InvalidInput(f"{name} is longer than {MAX_FIELD} characters.")
+    return front, back
+
+
+def new_card(deck: Deck, user: User, front: str, back: str, tags: str = "", source=None) -> Card:
+    """A card in a personal deck with the member's state row (not committed)."""
+    card = Card(deck_id=deck.id, front=front, back=back, tags=tags, source=source)
+    db.session.add(card)
+    db.session.flush()
+    db.session.add(
+        CardState(
+            user_id=user.id,
+            card_id=card.id,
+            deck_id=deck.id,
+            state=NEW,
+            due=card.created_at,
+            reps=0,
+            lapses=0,
+        )
+    )
+    return card
+
+
+def add_card(user: User, deck_id: int, front: str, back: str, tags: Any = "") -> Card:
+    deck = editable_deck(user, deck_id)
+    front, back = check_fields(front, back)
+    card = new_card(deck, user, front, back, clean_tags(tags))
+    db.session.commit()
+    return card
+
+
+def own_card(user: User, card_id: int) -> Card:
+    """A card of one of the member's own decks (anything else is NotFound or Forbidden)."""
+    card = db.session.get(Card, card_id)
+    if card is None or card.retired:
+        raise NotFound(f"No card {card_id}.")
+    editable_deck(user, card.deck_id)
+    return card
+
+
+def edit_card(user: User, card_id: int, front: str, back: str, tags: Any = "") -> Card:
+    card = own_card(user, card_id)
+    card.front, card.back = check_fields(front, back)
+    card.tags = clean_tags(tags)
+    card.updated_at = now()
+    db.session.commit()
+    return card
+
+
+def delete_card(user: User, card_id: int) -> int:
+    """Delete a card with its state and reviews; returns its deck id."""
+    card = own_card(user, card_id)
+    deck_id = card.deck_id
+    db.session.delete(card)
+    db.session.commit()
+    return deck_id
+
+
+# --- missed in games ------------------------------------------------------------------------
+
+
+def add_missed_card(
+    user_id: int, quiz_slug: str, question_id: str, *, commit: bool = True
+) -> Card | None:
+    """Put a trivia question the member missed into their "missed in games" deck.
+
+    Called by the game service; idempotent per member and question. Returns
+    None when the bank or question is unknown (a bank changed since the game).
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    source = f"{quiz_slug}/{question_id}"
+    with db.session.begin_nested():
+        deck = missed_deck(user)
+    existing = db.session.scalar(select(Card).where(Card.deck_id == deck.id, Card.source == source))
+    if existing is not None:
+        return existing
+    content = flashcard_seed.question_card(quiz_slug, question_id)
+    if content is None:
+        return None
+    try:
+        with db.session.begin_nested():
+            card = new_card(deck, user, content.front, content.back, content.tags, source)
+    except IntegrityError:  # the same miss recorded twice at once
+        card = db.session.scalar(select(Card).where(Card.deck_id == deck.id, Card.source == source))
+    if commit:
+        db.session.commit()
+    return card
+
+
+def _missed_model():
+    """The game area's MissedQuestion table, or None while that area has not landed."""
+    try:
+        from server.models.game import MissedQuestion
+    except ImportError:
+        return None
+    return MissedQuestion
+
+
+def pull_missed(user: User) -> int:
+    """Card every MissedQuestion row of the member that has no card yet; returns how many."""
+    model = _missed_model()
+    if model is None:
+        return 0
+    pairs = set(
+        db.session.execute(
+            select(model.quiz_slug, model.question_id).where(model.user_id == user.id).distinct()
+        ).all()
+    )
+    if not pairs:
+        return 0
+    deck = missed_deck(user)
+    have = set(db.session.scalars(select(Card.source).where(Card.deck_id == deck.id)))
+    added = 0
+    for slug, qid in sorted(pairs):
+        if f"{slug}/{qid}" not in have and add_missed_card(user.id, slug, qid, commit=False):
+            added += 1
+    db.session.commit()
+    return added

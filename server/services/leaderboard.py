@@ -1,0 +1,337 @@
+"""Standings: overall (weighted exercise and trivia points), per exercise, per game, per meetup event.
+
+Every board ranks by score, and ties go to who got there first: the time the
+member reached their score (the latest of the best scores that make it up).
+The overall board reads BestScore (kept by record_result) so it stays one
+indexed GROUP BY however many submissions there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from server.extensions import db
+from server.models.base import utcnow
+from server.models.exercise import Exercise
+from server.models.game import Answer, Game, Player, Quiz
+from server.models.instructor import BoardWeights, MeetupEvent
+from server.models.submission import BestScore, Submission
+from server.models.user import User
+from server.services import events
+from server.services.instructor_scores import audit
+
+MAX_WEIGHT = 1000.0
+# A trivia answer is worth up to ~1,000 points and an exercise a few: 1,000 trivia points
+# count like 10 exercise points until the instructor says otherwise.
+DEFAULT_TRIVIA_WEIGHT = 0.01
+
+
+@dataclass
+class Weights:
+    exercises: float = 1.0
+    trivia: float = DEFAULT_TRIVIA_WEIGHT
+
+    def as_dict(self) -> dict[str, float]:
+        return {"exercises": self.exercises, "trivia": self.trivia}
+
+
+@dataclass
+class _Tally:
+    exercises: float = 0.0
+    trivia: float = 0.0
+    solved: int = 0
+    reached_at: datetime | None = None
+
+    def reach(self, when: datetime | None) -> None:
+        if when is not None and (self.reached_at is None or when > self.reached_at):
+            self.reached_at = when
+
+
+# ---- weights -------------------------------------------------------------------
+
+
+def weights() -> Weights:
+    row = db.session.get(BoardWeights, 1)
+    return Weights(row.exercises, row.trivia) if row else Weights()
+
+
+def set_weights(actor: User, exercises: float, trivia: float) -> Weights:
+    """Change how the overall board mixes exercise and trivia points (audited, live)."""
+    for name, value in (("exercises", exercises), ("trivia", trivia)):
+        if not (0 <= value <= MAX_WEIGHT):
+            raise ValueError(f"{name}: a weight must be between 0 and {MAX_WEIGHT:g}.")
+    row = db.session.get(BoardWeights, 1)
+    before = Weights(row.exercises, row.trivia) if row else Weights()
+    if row is None:
+        row = BoardWeights(id=1)
+        db.session.add(row)
+    row.exercises, row.trivia = float(exercises), float(trivia)
+    row.updated_at, row.updated_by = utcnow(), actor.id
+    audit(
+        actor,
+        "weights",
+        "board",
+        1,
+        detail={"from": before.as_dict(), "to": {"exercises": exercises, "trivia": trivia}},
+    )
+    db.session.commit()
+    events.publish("leaderboard", "changed", {"weights": True})
+    return Weights(row.exercises, row.trivia)
+
+
+# ---- boards --------------------------------------------------------------------
+
+
+def standings(limit: int | None = None, *, weights_: Weights | None = None) -> list[dict[str, Any]]:
+    """The overall board: weighted best exercise scores plus weighted trivia points."""
+    w = weights_ or weights()
+    tallies: dict[int, _Tally] = {}
+    if w.exercises:
+        total = func.sum(BestScore.score)
+        solved = func.sum(case((BestScore.score >= Exercise.points - 1e-9, 1), else_=0))
+        rows = db.session.execute(
+            select(BestScore.user_id, total, func.max(BestScore.reached_at), solved)
+            .join(Exercise, Exercise.id == BestScore.exercise_id)
+            .where(Exercise.active.is_(True))
+            .group_by(BestScore.user_id)
+        ).all()
+        for user_id, points, reached, n in rows:
+            tally = tallies.setdefault(user_id, _Tally())
+            tally.exercises, tally.solved = float(points or 0), int(n or 0)
+            tally.reach(reached)
+    if w.trivia:
+        for user_id, (points, reached) in trivia_by_member().items():
+            tally = tallies.setdefault(user_id, _Tally())
+            tally.trivia = points
+            tally.reach(reached)
+    return _ranked(tallies, w, limit)
+
+
+def exercise_standings(exercise: Exercise, limit: int | None = None) -> list[dict[str, Any]]:
+    """One exercise: each member's best score, first to reach it first."""
+    query = (
+        select(BestScore.user_id, BestScore.score, BestScore.reached_at)
+        .where(BestScore.exercise_id == exercise.id)
+        .order_by(BestScore.score.desc(), BestScore.reached_at.asc(), BestScore.user_id.asc())
+    )
+    if limit:
+        query = query.limit(limit)
+    tallies = {}
+    for user_id, score, reached in db.session.execute(query):
+        tallies[user_id] = _Tally(
+            exercises=float(score), solved=int(score >= exercise.points - 1e-9), reached_at=reached
+        )
+    return _ranked(tallies, Weights(1.0, 0.0), limit)
+
+
+def event_standings(event: MeetupEvent, limit: int | None = None) -> list[dict[str, Any]]:
+    """A meetup night: best scores on its exercises reached inside its window, plus its games."""
+    exercise_ids = [link.exercise_id for link in event.exercises]
+    points = dict(
+        db.session.execute(
+            select(Exercise.id, Exercise.points).where(Exercise.id.in_(exercise_ids))
+        ).all()
+    )
+    best: dict[tuple[int, int], tuple[float, datetime]] = {}
+    if exercise_ids:
+        rows = db.session.execute(
+            select(
+                Submission.user_id, Submission.exercise_id, Submission.score, Submission.created_at
+            )
+            .where(
+                Submission.exercise_id.in_(exercise_ids),
+                Submission.status == "graded",
+                Submission.score.is_not(None),
+                Submission.created_at >= event.starts_at,
+                Submission.created_at <= event.ends_at,
+            )
+            .order_by(Submission.created_at, Submission.id)
+        )
+        for user_id, exercise_id, score, created in rows:
+            key = (user_id, exercise_id)
+            if key not in best or score > best[key][0] + 1e-9:
+                best[key] = (float(score), created)
+    tallies: dict[int, _Tally] = {}
+    for (user_id, exercise_id), (score, reached) in best.items():
+        tally = tallies.setdefault(user_id, _Tally())
+        tally.exercises += score
+        tally.solved += int(score >= points[exercise_id] - 1e-9)
+        tally.reach(reached)
+    game_ids = [link.game_id for link in event.games]
+    if game_ids:
+        for user_id, (trivia, reached) in trivia_by_member(game_ids).items():
+            tally = tallies.setdefault(user_id, _Tally())
+            tally.trivia = trivia
+            tally.reach(reached)
+    return _ranked(tallies, Weights(event.exercise_weight, event.trivia_weight), limit)
+
+
+def game_standings(game_id: int) -> list[dict[str, Any]] | None:
+    """One game's players (guests too), by score; None when there is no such game."""
+    return game_board(game_id)
+
+
+def _ranked(tallies: dict[int, _Tally], w: Weights, limit: int | None) -> list[dict[str, Any]]:
+    if not tallies:
+        return []
+    names = {
+        row.id: row
+        for row in db.session.execute(
+            select(User.id, User.username, User.display_name).where(User.id.in_(list(tallies)))
+        )
+    }
+    far = utcnow().replace(year=9999)
+    order = sorted(
+        (
+            (round(w.exercises * t.exercises + w.trivia * t.trivia, 4), t.reached_at or far, uid)
+            for uid, t in tallies.items()
+            if uid in names
+        ),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    if limit:
+        order = order[:limit]
+    out = []
+    for rank, (score, _reached, uid) in enumerate(order, start=1):
+        t = tallies[uid]
+        out.append(
+            {
+                "rank": rank,
+                "user_id": uid,
+                "name": names[uid].display_name,
+                "username": names[uid].username,
+                "score": score,
+                "exercises": round(t.exercises, 4),
+                "trivia": round(t.trivia, 4),
+                "solved": t.solved,
+                "reached_at": t.reached_at.isoformat() if t.reached_at else None,
+            }
+        )
+    return out
+
+
+# ---- board keys (the live stream and the pages name a board this way) ------------
+
+
+def board(key: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """('title', rows) for 'overall', 'exercise:<slug>', 'event:<id>' or 'game:<id>'."""
+    kind, _, ident = (key or "overall").partition(":")
+    if kind == "overall":
+        return "Overall", standings()
+    if kind == "exercise":
+        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == ident))
+        return (exercise.title, exercise_standings(exercise)) if exercise else None
+    if kind in ("event", "game") and ident.isdigit():
+        if kind == "event":
+            event = db.session.get(MeetupEvent, int(ident))
+            return (event.title, event_standings(event)) if event else None
+        rows = game_standings(int(ident))
+        return (game_title(int(ident)), rows) if rows is not None else None
+    return None
+
+
+def public(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The projector's rows: display names only, no account names."""
+    return [{k: v for k, v in row.items() if k != "username"} for row in rows]
+
+
+# ---- trivia points (read from the games area's tables) ---------------------------
+
+
+def trivia_by_member(game_ids: list[int] | None = None) -> dict[int, tuple[float, datetime | None]]:
+    """{user_id: (points, when their last counted game ended)} over ended games.
+
+    Guests (players without an account) have no member to credit; kicked players do not count.
+    """
+    query = (
+        select(Player.user_id, func.sum(Player.score), func.max(Game.ended_at))
+        .join(Game, Game.id == Player.game_id)
+        .where(Game.phase == "ended", Player.user_id.is_not(None), Player.kicked.is_(False))
+        .group_by(Player.user_id)
+    )
+    if game_ids is not None:
+        query = query.where(Game.id.in_(game_ids or [0]))
+    return {uid: (float(points or 0), ended) for uid, points, ended in db.session.execute(query)}
+
+
+def game_board(game_id: int) -> list[dict[str, Any]] | None:
+    """A game's players by score; a tie goes to whoever scored their last points first."""
+    game = db.session.get(Game, game_id)
+    if game is None:
+        return None
+    last_points = (
+        select(Answer.player_id, func.max(Answer.received_at).label("at"))
+        .where(Answer.game_id == game_id, Answer.counted.is_(True), Answer.points + Answer.bonus > 0)
+        .group_by(Answer.player_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Player.id, Player.nickname, Player.user_id, Player.score, Player.correct, last_points.c.at)
+        .outerjoin(last_points, last_points.c.player_id == Player.id)
+        .where(Player.game_id == game_id, Player.kicked.is_(False))
+    ).all()
+    far = utcnow().replace(year=9999)
+    rows.sort(key=lambda r: (-r.score, r.at or far, r.id))
+    return [
+        {
+            "rank": rank,
+            "player_id": r.id,
+            "user_id": r.user_id,
+            "name": r.nickname,
+            "score": float(r.score),
+            "correct": r.correct,
+            "reached_at": r.at.isoformat() if r.at else None,
+        }
+        for rank, r in enumerate(rows, start=1)
+    ]
+
+
+def unknown_games(game_ids: list[int]) -> list[int]:
+    """The ids among game_ids that name no game."""
+    found = set(db.session.scalars(select(Game.id).where(Game.id.in_(game_ids or [0]))))
+    return sorted(set(game_ids) - found)
+
+
+def game_title(game_id: int) -> str:
+    row = db.session.execute(
+        select(Game.pin, Game.ended_at, Quiz.title).join(Quiz, Quiz.id == Game.quiz_id).where(Game.id == game_id)
+    ).first()
+    if row is None:
+        return f"Game {game_id}"
+    return f"{row.title} (PIN {row.pin})"
+
+
+def games_played(limit: int = 100) -> list[dict[str, Any]]:
+    """Game history, newest first, with player counts and the winner."""
+    players = (
+        select(Player.game_id, func.count(Player.id).label("n"), func.max(Player.score).label("top"))
+        .where(Player.kicked.is_(False))
+        .group_by(Player.game_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Game, Quiz.title, Quiz.slug, players.c.n, players.c.top)
+        .join(Quiz, Quiz.id == Game.quiz_id)
+        .outerjoin(players, players.c.game_id == Game.id)
+        .order_by(Game.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": game.id,
+            "pin": game.pin,
+            "quiz": slug,
+            "title": title,
+            "mode": game.mode,
+            "phase": game.phase,
+            "players": int(n or 0),
+            "top_score": int(top or 0),
+            "created_at": game.created_at.isoformat() if game.created_at else None,
+            "ended_at": game.ended_at.isoformat() if game.ended_at else None,
+        }
+        for game, title, slug, n, top in rows
+    ]

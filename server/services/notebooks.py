@@ -1,0 +1,136 @@
+"""Notebook submissions: validated and stored before they are queued; graded by a worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from graders.notebook import NotebookError, grade_notebook, validate_notebook
+from server.extensions import db
+from server.models.base import utcnow
+from server.models.exercise import Exercise
+from server.models.submission import Submission
+from server.models.user import User
+from server.services import reference_values
+from server.services.exercises import EXERCISES_DIR, spec_of
+from server.services.submissions import (
+    SubmissionError,
+    mark_running,
+    record_progress,
+    record_result,
+)
+
+MAX_JOB_ATTEMPTS = 3
+QUEUED_GRACE = timedelta(minutes=5)
+
+
+def submit_notebook(user: User, exercise: Exercise, data: bytes, filename: str) -> Submission:
+    if exercise.kind != "notebook":
+        raise SubmissionError(
+            400, "wrong_kind", 'This exercise takes a typed answer: JSON {"answer": ...}.'
+        )
+    limit = current_app.config["MAX_NOTEBOOK_BYTES"]
+    if len(data) > limit:
+        raise SubmissionError(
+            413,
+            "too_large",
+            f"A notebook may be at most {limit // (1024 * 1024)} MB; clear its outputs and try again.",
+        )
+    try:
+        validate_notebook(data, max_bytes=limit)
+    except NotebookError as exc:
+        raise SubmissionError(getattr(exc, "status", 400), "bad_notebook", str(exc)) from exc
+    spec = spec_of(exercise)
+    sub = Submission(
+        user_id=user.id,
+        exercise_id=exercise.id,
+        exercise_version=exercise.version,
+        kind="notebook",
+        notebook=data,
+        filename=filename[:255],
+        variant={},
+        status="queued",
+        max_score=exercise.points,
+    )
+    db.session.add(sub)
+    db.session.commit()
+    enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
+    return sub
+
+
+def enqueue(sub: Submission, *, requires_gpu: bool) -> None:
+    from server.jobs import grade_notebook as cpu_job
+    from server.jobs import grade_notebook_gpu as gpu_job
+
+    (gpu_job if requires_gpu else cpu_job)(sub.id)
+
+
+def grade_job(submission_id: int) -> None:
+    sub = db.session.get(Submission, submission_id)
+    if sub is None or sub.status in ("graded", "error"):
+        return  # a retried job after the result landed: nothing to do
+    exercise = sub.exercise
+    spec = spec_of(exercise)
+    mark_running(sub, {"cell": 0, "cells": None})
+
+    def progress(cell: int, cells: int) -> None:
+        record_progress(submission_id, {"cell": cell, "cells": cells})
+
+    result = grade_notebook(
+        spec,
+        EXERCISES_DIR / exercise.slug,
+        sub.notebook or b"",
+        runner=reference_values.runner(),
+        reference_values=reference_values.Cache(),
+        progress=progress,
+    )
+    doc = result.to_json()
+    record_result(
+        submission_id,
+        doc,
+        executed_notebook=result.executed_notebook,
+        device=doc.get("device"),
+    )
+
+
+def requeue_stale(force: bool = False) -> list[int]:
+    """Queue again the jobs a dead worker left behind; give up after MAX_JOB_ATTEMPTS."""
+    now = utcnow()
+    rows = db.session.scalars(
+        select(Submission).where(
+            Submission.kind == "notebook",
+            or_(Submission.status == "running", Submission.status == "queued"),
+        )
+    ).all()
+    requeued = []
+    for sub in rows:
+        spec = spec_of(sub.exercise)
+        limit = timedelta(seconds=(spec.notebook.time_limit if spec.notebook else 180) + 60)
+        stale = (
+            sub.status == "running" and sub.started_at is not None and now - sub.started_at > limit
+        ) or (
+            sub.status == "queued"
+            and now - sub.created_at > (QUEUED_GRACE if not force else timedelta(seconds=30))
+        )
+        if not stale:
+            continue
+        if sub.job_attempts >= MAX_JOB_ATTEMPTS:
+            record_result(
+                sub.id,
+                {
+                    "score": 0.0,
+                    "max_score": sub.max_score,
+                    "status": "error",
+                    "error": "Grading stopped repeatedly (the worker died); an instructor can regrade it.",
+                    "output": "Grading stopped repeatedly; an instructor can regrade it.",
+                    "tests": [],
+                },
+            )
+            continue
+        sub.status = "queued"
+        db.session.commit()
+        enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
+        requeued.append(sub.id)
+    return requeued

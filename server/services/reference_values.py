@@ -1,0 +1,83 @@
+"""Reference values: looked up by content hash in the database, computed by a worker.
+
+The web process only reads this cache; computing imports TensorFlow, which
+happens in graders.reference's child process, started lazily by workers and
+the seed command.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from graders import codec
+from graders.reference import ReferenceRunner
+from server.extensions import db
+from server.models.exercise import ReferenceValue
+
+_runner: ReferenceRunner | None = None
+_runner_lock = threading.Lock()
+
+
+def runner() -> ReferenceRunner:
+    """One reference child process per worker process, started on first need."""
+    global _runner
+    with _runner_lock:
+        if _runner is None:
+            _runner = ReferenceRunner()
+        return _runner
+
+
+_MISSING = object()
+
+
+def cached(key: str) -> Any:
+    """The cached value for key, or the module's _MISSING sentinel."""
+    row = db.session.scalar(select(ReferenceValue).where(ReferenceValue.key == key))
+    return _MISSING if row is None else codec.loads(row.value)
+
+
+def is_missing(value: Any) -> bool:
+    return value is _MISSING
+
+
+def store(key: str, value: Any) -> None:
+    """Keep a computed value; a second worker that computed it too is harmless."""
+    if not is_missing(cached(key)):
+        return
+    db.session.add(ReferenceValue(key=key, value=codec.dumps(value)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
+def compute(key: str, target: str, kwargs: dict[str, Any]) -> Any:
+    """The value for key, computing and storing it when it is not cached yet."""
+    value = cached(key)
+    if is_missing(value):
+        value = runner().call(target, kwargs)
+        store(key, value)
+    return value
+
+
+class Cache:
+    """The mapping interface the notebook grader uses to read and keep reference values."""
+
+    def get(self, key: str) -> Any:
+        return cached(key)
+
+    def __contains__(self, key: str) -> bool:
+        return not is_missing(cached(key))
+
+    def __getitem__(self, key: str) -> Any:
+        value = cached(key)
+        if is_missing(value):
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        store(key, value)

@@ -1,0 +1,51 @@
+"""The grading worker: Huey consumers for the CPU queue and, on GPU machines, the GPU queue."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+
+from server.extensions import huey, huey_gpu
+
+# Poll the SQLite queue often: a typed answer is graded in a worker only when its
+# reference value is new, and the member is waiting for it.
+_CONSUMER = dict(
+    worker_type="thread", initial_delay=0.05, backoff=1.2, max_delay=0.5, check_worker_health=True
+)
+
+
+def _consume(queue, workers: int, periodic: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import server.jobs  # noqa: F401  (registers the tasks)
+
+    consumer = queue.create_consumer(workers=workers, periodic=periodic, **_CONSUMER)
+    consumer.run()
+
+
+def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
+    """Start consuming; a CPU worker also takes GPU jobs when GPU_FALLBACK_TO_CPU is on."""
+    from graders.notebook.devices import detect_gpus
+    from server import create_app
+    from server.services import notebooks
+
+    app = create_app()
+    with app.app_context():
+        notebooks.requeue_stale(force=True)
+    if gpu:
+        gpus = detect_gpus()
+        if not gpus:
+            raise SystemExit("adventures worker --gpu: TensorFlow sees no GPU on this machine.")
+        # One job per GPU: TensorFlow grabs a whole device per process.
+        _consume(huey_gpu, workers=len(gpus), periodic=False)
+        return
+    fallback = os.environ.get("GPU_FALLBACK_TO_CPU", "1") != "0"
+    side = None
+    if fallback:
+        side = multiprocessing.Process(target=_consume, args=(huey_gpu, 1, False), daemon=True)
+        side.start()
+    try:
+        _consume(huey, workers=concurrency, periodic=True)
+    finally:
+        if side is not None and side.is_alive():
+            side.terminate()

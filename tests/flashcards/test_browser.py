@@ -1,0 +1,162 @@
+"""A member and a guest review cards in Chromium, at phone width, with keys and buttons."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models.deck import Review
+from server.models.user import User
+from tests.browser_support import PHONE, chromium, live_server, screenshot
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def browser_app(make_app):
+    """The real trivia banks, real time, CSRF on, and alice with a deck of three own cards."""
+    from server.services import accounts, flashcard_seed, flashcards
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        flashcard_seed.seed_decks()
+        alice = accounts.create_user("alice", PASSWORD)
+        deck = flashcards.create_deck(alice, "Keras facts")
+        for front, back in [
+            ("Which layer turns word indices into dense vectors?", "`Embedding`"),
+            ("What does `return_sequences=True` give?", "The output at **every** time step."),
+            ("Default padding of `pad_sequences`?", "`'pre'`"),
+        ]:
+            flashcards.add_card(alice, deck.id, front, back)
+    return app
+
+
+def _login(page, base):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(f"{base}/")
+
+
+def _reviews(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Review))
+
+
+def test_member_reviews_cards_on_a_phone(browser_app):
+    app = browser_app
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        _login(page, base)
+        page.goto(f"{base}/flashcards")
+        screenshot(page, "flashcards-decks-phone")
+        page.click("li.row:has-text('Course 3, week 1') >> text=Study")
+        front = page.locator("[data-front]")
+        front.wait_for(state="visible")
+        first = front.inner_text()
+        assert page.locator("[data-answer]").is_hidden()
+        screenshot(page, "flashcards-front-phone")
+
+        page.keyboard.press("Space")
+        page.locator("[data-back]").wait_for(state="visible")
+        ratings = page.locator("[data-ratings]")
+        box = ratings.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        for name in ("again", "hard", "good", "easy"):
+            button = page.locator(f"[data-rating={name}]").bounding_box()
+            assert button["width"] >= 60 and button["height"] >= 44  # thumb-sized
+        assert page.locator("[data-interval=good]").inner_text()  # e.g. "10m"
+        screenshot(page, "flashcards-back-phone")
+
+        page.keyboard.press("3")
+        page.wait_for_function(
+            "t => document.querySelector('[data-front]').innerText !== t", arg=first
+        )
+        assert "1 reviewed" in page.inner_text("[data-progress-text]")
+        assert _reviews(app) == 1
+        page.click("[data-reveal]")
+        page.click("[data-rating=easy]")
+        page.wait_for_function(
+            "() => document.querySelector('[data-progress-text]').innerText.startsWith('2 reviewed')"
+        )
+        assert _reviews(app) == 2
+
+        # The own deck: rate all three with Space then 4 and reach the end of the session.
+        page.goto(f"{base}/flashcards")
+        page.click("li.row:has-text('Keras facts') >> text=Study")
+        page.locator("[data-front]").wait_for(state="visible")
+        for i in range(3):
+            page.wait_for_function(
+                f"() => document.querySelector('[data-progress-text]').innerText.startsWith('{i} reviewed')"
+            )
+            page.keyboard.press("Space")
+            page.locator("[data-back]").wait_for(state="visible")
+            page.keyboard.press("4")
+        page.locator("[data-done]").wait_for(state="visible")
+        assert "You reviewed 3 cards" in page.inner_text("[data-done]")
+        assert page.get_attribute(".fc-progress", "aria-valuenow") == "100"
+        screenshot(page, "flashcards-done-phone")
+        assert _reviews(app) == 5
+
+        page.goto(f"{base}/flashcards/stats")
+        page.wait_for_function(
+            "() => window.Chart && Chart.getChart('heatmap') && Chart.getChart('forecast')"
+        )
+        screenshot(page, "flashcards-stats-phone")
+
+        desk = browser.new_page(viewport={"width": 1280, "height": 800})
+        _login(desk, base)
+        desk.goto(f"{base}/flashcards")
+        desk.click("li.row:has-text('Course 3, week 2') >> text=Study")
+        desk.locator("[data-front]").wait_for(state="visible")
+        desk.keyboard.press("Space")
+        desk.locator("[data-back]").wait_for(state="visible")
+        screenshot(desk, "flashcards-back-desktop")
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "alice"))
+        ratings = db.session.scalars(
+            select(Review.rating).where(Review.user_id == user.id).order_by(Review.id)
+        )
+        assert list(ratings) == [3, 4, 4, 4, 4]
+
+
+def test_guest_practises_in_the_browser_only(browser_app):
+    app = browser_app
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        page.goto(f"{base}/flashcards")
+        page.click("li.row:has-text('Course 3, week 1') >> text=Practise")
+        page.locator("[data-front]").wait_for(state="visible")
+        new_before = int(page.inner_text("[data-count=new]"))
+        assert new_before == 20  # the guest's daily limit
+        assert "kept in this browser" in page.inner_text(".fc-guest-note")
+        page.keyboard.press("Space")
+        page.keyboard.press("4")
+        page.wait_for_function(
+            "() => document.querySelector('[data-progress-text]').innerText.startsWith('1 reviewed')"
+        )
+        page.click("[data-reveal]")
+        page.click("[data-rating=again]")
+        page.wait_for_function(
+            "() => document.querySelector('[data-progress-text]').innerText.startsWith('2 reviewed')"
+        )
+        screenshot(page, "flashcards-guest-phone")
+        stored = page.evaluate(
+            "() => Object.entries(localStorage).filter(([k]) => k.startsWith('adventures:flashcards:'))"
+        )
+        assert len(stored) == 1
+        state = json.loads(stored[0][1])
+        assert state["newToday"] == 2 and len(state["cards"]) == 2
+        assert sorted(c["state"] for c in state["cards"].values()) == [1, 2]  # learning, review
+        page.reload()
+        page.locator("[data-front]").wait_for(state="visible")
+        counts = {
+            n: int(page.inner_text(f"[data-count={n}]")) for n in ("new", "learning", "review")
+        }
+        assert counts == {"new": 18, "learning": 1, "review": 0}
+    assert _reviews(app) == 0  # nothing went to the server
