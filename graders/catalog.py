@@ -24,7 +24,7 @@ from graders.spec import ExerciseSpec, SpecError, load_spec
 from graders.variants import all_variants, variant_count
 
 SPEC_FILE = "exercise.yaml"
-VARIANT_CAP = 12
+VARIANT_CAP = 8
 """Variant combinations computed per exercise by `check_catalog` (the default counts as one)."""
 
 NOTEBOOK_CHECK_MODULE = "graders.notebook.check"

@@ -443,7 +443,13 @@ def _decode_array(obj: dict[str, Any], depth: int) -> Any:
         shape = tuple(int(n) for n in obj.get("shape", []))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"bad __ndarray__ header: {exc}") from exc
-    data = _decode(obj["__ndarray__"], depth + 1)
+    raw = obj["__ndarray__"]
+    if dtype.kind in "biuf":
+        try:  # fast path: plain numbers need no per-element decoding
+            return _shaped(np.array(raw, dtype=dtype), shape)
+        except (TypeError, ValueError):
+            pass  # tagged NaN/inf inside, or malformed: decode element by element
+    data = _decode(raw, depth + 1)
     try:
         if dtype.kind == "O":
             array = np.empty(shape, dtype=object)
@@ -456,6 +462,14 @@ def _decode_array(obj: dict[str, Any], depth: int) -> Any:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"__ndarray__ data does not fit shape {shape}: {exc}") from exc
     return array[()] if shape == () and dtype.kind != "O" else array
+
+
+def _shaped(array: Any, shape: tuple) -> Any:
+    try:
+        array = array.reshape(shape)
+    except ValueError as exc:
+        raise ValueError(f"__ndarray__ data does not fit shape {shape}: {exc}") from exc
+    return array[()] if shape == () else array
 
 
 def _decode_model(body: Any) -> ModelSummary:

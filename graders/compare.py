@@ -234,7 +234,11 @@ def _dict_problems(e: dict, g: dict, path: str, ctx: _Ctx, tol: _Ctx | None) -> 
     where = f" at {path}" if path else ""
     missing = [k for k in e if k not in g]
     extra = [k for k in g if k not in e]
-    changed = [k for k in e if k in g and _has_difference(e[k], g[k], ctx, tol)]
+    changed = [
+        k
+        for k in e
+        if k in g and not _trivially_equal(e[k], g[k]) and _has_difference(e[k], g[k], ctx, tol)
+    ]
     problems = []
     if missing:
         if ctx.reveal:
@@ -255,6 +259,11 @@ def _dict_problems(e: dict, g: dict, path: str, ctx: _Ctx, tol: _Ctx | None) -> 
         more = f" (and {len(changed) - SHOW} more)" if len(changed) > SHOW else ""
         problems.append(f"{_count(changed, 'wrong value')}{where}: " + "; ".join(details) + more)
     return problems
+
+
+def _trivially_equal(e: Any, g: Any) -> bool:
+    """Fast path for the common case of equal ints or strings (word_index values)."""
+    return type(e) is type(g) and type(e) in (int, str) and e == g
 
 
 def _has_difference(e: Any, g: Any, ctx: _Ctx, tol: _Ctx | None) -> bool:

@@ -31,6 +31,7 @@ stdin, events on stdout:
 """
 
 import ctypes
+import gc
 import json
 import os
 import select
@@ -42,11 +43,12 @@ ZYGOTE_DIR = "/opt/adventures"
 CODEC_PATH = ZYGOTE_DIR + "/codec.py"
 RUNS_DIR = "/run/adventures"  # the host's slot folder, read-write
 KERNEL_DIR = "/run/kernel"  # where a kernel sees its own run folder
+RESULT_DIR = "/run/result"  # the same folder again, unmounted once the result file is open
 DATA_ROOT = "/srv/data"  # every exercise's data/, read-only, one folder per slug
 HOME = "/home/student"
 WORK = HOME + "/work"
 CONNECTION_FILE = "kernel.json"
-RESULT_PREFIX = "result-"
+RESULT_FILE = "result.jsonl"
 HARNESS_NAME = "__adventures_harness__"
 SPAWN_TIMEOUT = 60.0
 
@@ -59,6 +61,7 @@ _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MS_NOATIME, _MS_NODIRATIME, _MS_RELATIME = 1024, 2048, 1 << 21
 _ST_FLAGS = ((1, _MS_RDONLY), (2, _MS_NOSUID), (4, _MS_NODEV), (8, _MS_NOEXEC))
+_MNT_DETACH = 2
 _PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_CAPBSET_DROP = 1, 4, 24
 _PR_SET_CHILD_SUBREAPER, _PR_SET_NO_NEW_PRIVS = 36, 38
 _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
@@ -120,7 +123,8 @@ def _private_world(run, data_slug, limits):
     _tmpfs("/tmp", limits.get("tmp_mb", 256), "1777")
     _tmpfs("/home", limits.get("home_mb", 256), "0755")
     os.makedirs(WORK + "/data")
-    _bind_ro(f"{RUNS_DIR}/{run}", KERNEL_DIR)
+    _mount(f"{RUNS_DIR}/{run}", KERNEL_DIR, None, _MS_BIND)  # sealed read-only once ready
+    _mount(f"{RUNS_DIR}/{run}", RESULT_DIR, None, _MS_BIND)  # gone before member code runs
     if data_slug:
         _bind_ro(f"{DATA_ROOT}/{data_slug}", WORK + "/data")
     else:
@@ -217,13 +221,14 @@ def _load_codec():
     return namespace
 
 
-def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
+def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
     """The function the grader's last cell calls; everything it uses is captured now.
 
     Member code runs after this and may patch os, json, numpy or builtins; the
-    harness keeps the originals. It writes one JSON line per check to
-    result_dir/result-<nonce>.jsonl, a name that exists only in the harness
-    cell the host sends after every member cell has run.
+    harness keeps the originals. It appends one JSON line per check to the
+    result file (result_fd), each carrying the nonce that exists only in the
+    harness cell the host sends after every member cell has run; the host
+    ignores every line without it.
     """
     import builtins
     import random
@@ -231,10 +236,9 @@ def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
 
     import numpy
 
-    encode = codec_ns["encode"]
+    encode, decode = codec_ns["encode"], codec_ns["decode"]
     dumps, loads = json.dumps, json.loads
-    os_open, os_write, os_close = os.open, os.write, os.close
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    os_write = os.write
     perf = time.perf_counter
     fmt_exception = traceback.format_exception
     py_exec, py_compile, py_isinstance, py_set, py_len = exec, compile, isinstance, set, len
@@ -250,13 +254,18 @@ def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
         if keras is not None:
             keras.utils.set_random_seed(seed)
 
-    def substitute(value, namespace):
+    def substitute(value, namespace):  # as graders.reference_worker._substitute
         if py_isinstance(value, py_dict):
             if py_set(value) == {"$var"}:
-                return namespace[value["$var"]]
+                name = value["$var"]
+                if name not in namespace:
+                    raise NameError(f"setup defines no variable {name!r}")
+                return namespace[name]
             return {k: substitute(v, namespace) for k, v in value.items()}
         if py_isinstance(value, py_list):
             return [substitute(v, namespace) for v in value]
+        if py_isinstance(value, py_tuple):
+            return py_tuple(substitute(v, namespace) for v in value)
         return value
 
     def describe_error(exc, skip_frames):
@@ -281,8 +290,8 @@ def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
             reseed()
             if call.get("setup"):
                 py_exec(py_compile(call["setup"], "<check setup>", "exec"), namespace)
-            args = substitute(py_list(call.get("args") or []), namespace)
-            kwargs = substitute(py_dict(call.get("kwargs") or {}), namespace)
+            args = substitute(py_list(decode(call.get("args") or [])), namespace)
+            kwargs = substitute(py_dict(decode(call.get("kwargs") or {})), namespace)
         except interrupt:
             raise
         except base_exception as exc:
@@ -311,54 +320,65 @@ def make_harness(shell, codec_ns, result_dir, seed, max_value_bytes):
             return {"ok": False, "stage": "encode", "error": describe_error(exc, 99)}
         return {"ok": True, "value": encoded, "seconds": seconds}
 
-    def write_line(fd, line):
-        data = (dumps(line, allow_nan=False, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+    def write_line(line):
+        text = dumps(line, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        data = ("\n" + text + "\n").encode()  # the leading newline ends any stray partial line
         while data:
-            data = data[os_write(fd, data) :]
+            data = data[os_write(result_fd, data) :]
 
     def run_checks(nonce, calls_json):
         calls = loads(calls_json)
-        fd = os_open(f"{result_dir}/{RESULT_PREFIX}{nonce}.jsonl", flags, 0o600)
-        try:
-            for call in calls:
-                line = one(call)
-                line["check"] = call["name"]
-                line["nonce"] = nonce
-                try:
-                    write_line(fd, line)
-                except (OSError, ValueError) as exc:
-                    write_line(
-                        fd,
-                        {
-                            "check": call["name"],
-                            "nonce": nonce,
-                            "ok": False,
-                            "stage": "encode",
-                            "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
-                        },
-                    )
-        finally:
-            os_close(fd)
+        for call in calls:
+            line = one(call)
+            line["check"] = call["name"]
+            line["nonce"] = nonce
+            try:
+                write_line(line)
+            except (OSError, ValueError) as exc:
+                write_line(
+                    {
+                        "check": call["name"],
+                        "nonce": nonce,
+                        "ok": False,
+                        "stage": "encode",
+                        "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
+                    }
+                )
         return py_len(calls)
 
     return run_checks
 
 
 def _start_kernel(cmd, status_fd):
-    """PID 1 of the new namespaces: lock down, bootstrap, then become the ipykernel."""
+    """PID 1 of the new namespaces: lock down, bootstrap, then become the ipykernel.
+
+    Order matters: capabilities are per thread, so they are dropped while this
+    process still has one thread; TensorFlow and ipykernel start theirs later.
+    """
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote's 0 is inherited; we must enter it
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     os.environ.clear()
     os.environ.update(cmd.get("env") or {})
     os.chdir(WORK)
-    _set_limits(cmd.get("limits") or {})
+    # The only file the kernel may write outside its tmpfs, opened through a
+    # second mount of the run folder that is then detached (an open writer would
+    # stop the zygote sealing /run/kernel), and kept by the harness closure.
+    result_fd = os.open(
+        f"{RESULT_DIR}/{RESULT_FILE}",
+        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
+        0o600,
+    )
+    _check(_libc.umount2(RESULT_DIR.encode(), _MNT_DETACH), f"umount {RESULT_DIR}")
+    limits = cmd.get("limits") or {}
+    _set_limits(limits)
     _drop_capabilities()
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    _close_fds({0, 1, 2, status_fd})
+    _close_fds({0, 1, 2, status_fd, result_fd})
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - ipykernel replaces these
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
     seed = int(cmd.get("seed", 0))
@@ -381,11 +401,7 @@ def _start_kernel(cmd, status_fd):
         ]
     )
     harness = make_harness(
-        app.shell,
-        codec_ns,
-        KERNEL_DIR,
-        seed,
-        int((cmd.get("limits") or {}).get("value_bytes", 8 << 20)),
+        app.shell, codec_ns, result_fd, seed, int(limits.get("value_bytes", 8 << 20))
     )
     app.shell.push({HARNESS_NAME: harness}, interactive=False)
     import builtins
@@ -409,6 +425,35 @@ def _spawn_child(cmd, status_fd):
         os._exit(70)
     _report(status_fd, f"pid {pid}")
     os._exit(0)
+
+
+def _seal(pid):
+    """Make /run/kernel read-only in the kernel's mount namespace, now its sockets exist.
+
+    The kernel has no capabilities left, so a short-lived child of ours enters
+    its mount namespace and remounts it. Afterwards member code can create,
+    replace or symlink nothing in the folder the host reads. Returns None or
+    the reason it failed.
+    """
+    read_fd, write_fd = os.pipe()
+    helper = os.fork()
+    if helper == 0:
+        os.close(read_fd)
+        try:
+            fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
+            _check(_libc.setns(fd, _CLONE_NEWNS), "setns")
+            _remount_ro(KERNEL_DIR)
+            os._exit(0)
+        except BaseException as exc:  # noqa: BLE001
+            _report(write_fd, f"{type(exc).__name__}: {exc}")
+            os._exit(1)
+    os.close(write_fd)
+    message = b""
+    while chunk := os.read(read_fd, 4096):
+        message += chunk
+    os.close(read_fd)
+    _, status = os.waitpid(helper, 0)
+    return None if status == 0 else message.decode("utf-8", "replace").strip() or "failed"
 
 
 def _report(fd, text):
@@ -457,6 +502,10 @@ class Server:
         if pid is not None:
             self.kernels[pid] = run
             self.runs[run] = pid
+        if pid is not None and not error and "ready" in lines:
+            problem = _seal(pid)
+            if problem:
+                error = f"could not seal the run folder: {problem}"
         if error or "ready" not in lines:
             if pid is not None:
                 self._kill(pid)
@@ -549,15 +598,29 @@ class Server:
 
 
 def warm_up():
-    """Import what every kernel needs, run nothing (no threads, no CUDA before a fork)."""
+    """Import what every kernel needs, run nothing (no threads, no CUDA before a fork).
+
+    The list is what IPKernelApp.initialize would otherwise import in each
+    kernel; debugpy (0.4 s, and a debugger no grader needs) is made unimportable.
+    """
+    sys.modules["debugpy"] = None
     import numpy  # noqa: F401
+    import numpy.random  # noqa: F401
     import tensorflow as tf
     from tensorflow.keras.preprocessing import sequence, text  # noqa: F401
 
     import keras  # noqa: F401
+    import secrets  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
+    import IPython.utils.wildcard  # noqa: F401
+    from IPython.core import completerlib, debugger, interactiveshell, oinspect  # noqa: F401
+    from ipykernel import debugger as kernel_debugger
     from ipykernel import ipkernel, kernelapp, zmqshell  # noqa: F401
-    from IPython.core import interactiveshell  # noqa: F401
 
+    assert not kernel_debugger._is_debugpy_available
+    gc.collect()
+    gc.freeze()  # forked kernels then share these pages instead of copying them on the first GC
     return tf.__version__
 
 

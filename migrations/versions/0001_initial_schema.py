@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:38:10.347199
+Create Date: 2026-11-25 21:43:30.949848
 
 """
 
@@ -427,7 +427,7 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_card_states_deck_id"), ["deck_id"], unique=False)
         batch_op.create_index(
             "ix_card_states_user_deck_state_due",
-            ["user_id", "deck_id", "state", "due"],
+            ["user_id", "deck_id", "state", "due", "id"],
             unique=False,
         )
         batch_op.create_index("uq_card_states_user_id_card", ["user_id", "card_id"], unique=True)

@@ -70,8 +70,9 @@ class CardState(Base):
     __tablename__ = "card_states"
     __table_args__ = (
         Index("uq_card_states_user_id_card", "user_id", "card_id", unique=True),
-        # "next due card in this deck" and the due counts are range scans of this index.
-        Index("ix_card_states_user_deck_state_due", "user_id", "deck_id", "state", "due"),
+        # "next due card in this deck" and the due counts are range scans of this index;
+        # id last so new cards (due = creation time) come in a stable order from the index alone.
+        Index("ix_card_states_user_deck_state_due", "user_id", "deck_id", "state", "due", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

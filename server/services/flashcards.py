@@ -320,32 +320,45 @@ def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str,
 # --- studying -------------------------------------------------------------------------------
 
 
+def _earliest(user: User, deck: Deck, states: tuple[int, ...], *where) -> int | None:
+    """The id of the earliest-due state row among `states`: one ordered index probe per state
+    (an IN over states would sort every match)."""
+    best: tuple[datetime, int] | None = None
+    for state in states:
+        row = db.session.execute(
+            select(CardState.due, CardState.id)
+            .where(
+                CardState.user_id == user.id,
+                CardState.deck_id == deck.id,
+                CardState.state == state,
+                *where,
+            )
+            .order_by(CardState.due, CardState.id)
+            .limit(1)
+        ).first()
+        if row is not None and (best is None or tuple(row) < best):
+            best = (row[0], row[1])
+    return None if best is None else best[1]
+
+
 def next_state(
     user: User, deck: Deck, moment: datetime, budget: int
 ) -> tuple[CardState, Card, DueCounts] | None:
     """Due learning cards, then due reviews, then new cards (within budget), then learn-ahead."""
     due = _due(user, [deck.id], moment, budget)[deck.id]
-    learning = CardState.state.in_((LEARNING, RELEARNING))
-    by_due = (CardState.due,)
+    learning = (LEARNING, RELEARNING)
     candidates = [
-        (due.learning_now, (learning, CardState.due <= moment), by_due),
-        (due.review, (CardState.state == REVIEW, CardState.due <= moment), by_due),
-        (due.new, (CardState.state == NEW,), (CardState.due, CardState.card_id)),
-        (due.learning_ahead, (learning, CardState.due <= moment + LEARN_AHEAD), by_due),
+        (due.learning_now, learning, (CardState.due <= moment,)),
+        (due.review, (REVIEW,), (CardState.due <= moment,)),
+        (due.new, (NEW,), ()),
+        (due.learning_ahead, learning, (CardState.due <= moment + LEARN_AHEAD,)),
     ]
     counts = DueCounts(new=due.new, learning=due.learning_ahead, review=due.review)
-    for count, where, order in candidates:
-        if not count:
-            continue
-        row = db.session.execute(
-            select(CardState, Card)
-            .join(Card, Card.id == CardState.card_id)
-            .where(CardState.user_id == user.id, CardState.deck_id == deck.id, *where)
-            .order_by(*order)
-            .limit(1)
-        ).first()
-        if row is not None:
-            return row[0], row[1], counts
+    for count, states, where in candidates:
+        state_id = _earliest(user, deck, states, *where) if count else None
+        if state_id is not None:
+            state = db.session.get(CardState, state_id)
+            return state, db.session.get(Card, state.card_id), counts
     return None
 
 
@@ -463,16 +476,22 @@ def state_view(state: CardState) -> dict[str, Any]:
     }
 
 
-def card_view(card: Card) -> dict[str, Any]:
+@functools.lru_cache(maxsize=4096)
+def _html(text: str) -> str:
+    """Rendered (sanitised) markdown; cards repeat, so each text is rendered once per process."""
     from server.markdown import render_markdown
 
+    return str(render_markdown(text))
+
+
+def card_view(card: Card) -> dict[str, Any]:
     return {
         "id": card.id,
         "deck_id": card.deck_id,
         "front": card.front,
         "back": card.back,
-        "front_html": str(render_markdown(card.front)),
-        "back_html": str(render_markdown(card.back)),
+        "front_html": _html(card.front),
+        "back_html": _html(card.back),
         "tags": card.tags.split(),
     }
 

@@ -134,5 +134,6 @@ def final_ranks(game: Game) -> dict[str, dict[str, Any]]:
     if players:
         db.session.execute(update(Player), [{"id": p.id, "rank": ranks[p.id]} for p in players])
     return {
-        str(p.id): {"rank": ranks[p.id], "score": p.score, "correct": p.correct} for p in players
+        str(p.id): {"rank": ranks[p.id], "score": p.score, "correct_answers": p.correct}
+        for p in players
     }

@@ -117,7 +117,7 @@ def standings(game_id: int) -> list[dict[str, Any]]:
                 "player_id": r.id,
                 "nickname": r.nickname,
                 "score": r.score,
-                "correct": r.correct,
+                "correct_answers": r.correct,
                 "prev_rank": r.prev_rank,
                 "streak": r.streak,
             }
@@ -151,7 +151,7 @@ def me_view(game: Game, player: Player) -> dict[str, Any]:
         "rank": rank_of(game.id, player.score),
         "prev_rank": player.prev_rank,
         "streak": player.streak,
-        "correct": player.correct,
+        "correct_answers": player.correct,
         "position": player.position,
         "finished": player.finished_at is not None,
     }
@@ -329,7 +329,7 @@ def progress(game: Game) -> list[dict[str, Any]]:
                 "nickname": r["nickname"],
                 "rank": r["rank"],
                 "score": r["score"],
-                "correct": r["correct"],
+                "correct_answers": r["correct_answers"],
                 "answered": answered.get(r["player_id"], 0),
                 "position": position,
                 "finished": finished,

@@ -232,6 +232,12 @@ def _fresh(game_id: int) -> Game:
     return game
 
 
+def _maybe(game_id: int) -> Game | None:
+    """The game as now in the database, for timers that may outlive it."""
+    db.session.expire_all()
+    return db.session.get(Game, game_id)
+
+
 def start(game: Game) -> Game:
     if game.phase != "lobby":
         raise GameError(409, "started", "The game has already started.")
@@ -247,7 +253,7 @@ def start(game: Game) -> Game:
         )
         if ends is not None:
             gid = game.id
-            after(game.window_s + 0.05, lambda: settle_due(_fresh(gid)))
+            after(game.window_s + 0.05, lambda: _settle_by_id(gid))
         return _fresh(game.id)
     return _open_question(game, 0, started=True)
 
@@ -278,7 +284,7 @@ def _open_question(game: Game, index: int, *, started: bool = False, skipped: in
         payload["skipped"] = skipped
     _broadcast(game.id, "question", payload)
     gid = game.id
-    after(question.time_limit + NETWORK_GRACE_S + 0.05, lambda: settle_due(_fresh(gid)))
+    after(question.time_limit + NETWORK_GRACE_S + 0.05, lambda: _settle_by_id(gid))
     return _fresh(game.id)
 
 
@@ -443,6 +449,12 @@ def _count(game: Game) -> int:
     return len(bank_for(game.quiz_id).questions)
 
 
+def _settle_by_id(game_id: int) -> None:
+    game = _maybe(game_id)
+    if game is not None:
+        settle_due(game)
+
+
 def settle_due(game: Game) -> Game:
     """Close what time has closed: a question past its deadline, a self-paced window past its end."""
     now = utcnow()
@@ -544,8 +556,8 @@ def _flush_once(row: Answer) -> None:
 
 def _answers_changed(game_id: int) -> None:
     """Tell the host how many have answered; when everyone has, reveal."""
-    game = _fresh(game_id)
-    if game.phase != "question":
+    game = _maybe(game_id)
+    if game is None or game.phase != "question":
         return
     index = game.question_index
     answered = int(
@@ -672,7 +684,9 @@ def _lobby_changed(game_id: int) -> None:
 
 
 def _publish_lobby(game_id: int) -> None:
-    game = _fresh(game_id)
+    game = _maybe(game_id)
+    if game is None:
+        return
     board = game_views.standings(game_id)
     publish(
         game_views.host_channel(game_id),
@@ -690,7 +704,9 @@ def _progress_changed(game_id: int) -> None:
 
 
 def _publish_progress(game_id: int) -> None:
-    game = _fresh(game_id)
+    game = _maybe(game_id)
+    if game is None:
+        return
     publish(
         game_views.host_channel(game_id),
         "progress",

@@ -5,7 +5,9 @@ Run: .venv/bin/python tests/bench/bench_flashcards.py [--requests N]
 
 Each request goes through the whole stack (Flask test client, bearer token,
 JSON), as a study session does: GET next, then POST a rating for that card.
-The goal is p99 <= 20 ms for both; the exit status is 1 when it is missed.
+The goal is p99 <= 20 ms (wall clock) for both; the exit status is 1 when it
+is missed. The CPU-time column is the same request's CPU time in this process:
+on a busy machine (load average printed) it shows what the code itself costs.
 """
 
 from __future__ import annotations
@@ -151,40 +153,52 @@ def main() -> int:
     headers = {"Authorization": f"Bearer {token}"}
     ratings = ["again", "hard", "good", "good", "good", "easy"]
     rng = random.Random(3)
-    timings: dict[str, list[float]] = {
-        "GET /api/decks/<id>/next": [],
-        "POST /api/cards/<id>/reviews": [],
-    }
+    names = ("GET /api/decks/<id>/next", "POST /api/cards/<id>/reviews")
+    wall: dict[str, list[float]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
     for i in range(args.requests + 20):  # the first 20 warm caches and are not counted
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = client.get(f"/api/decks/{deck_id}/next", headers=headers)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         assert res.status_code == 200, res.status_code
         card_id = res.get_json()["id"]
+        t2, c2 = time.perf_counter(), time.process_time()
         res = client.post(
             f"/api/cards/{card_id}/reviews", json={"rating": rng.choice(ratings)}, headers=headers
         )
-        t2 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         assert res.status_code == 200, res.get_json()
         if i >= 20:
-            timings["GET /api/decks/<id>/next"].append((t1 - t0) * 1000)
-            timings["POST /api/cards/<id>/reviews"].append((t2 - t1) * 1000)
+            wall[names[0]].append((t1 - t0) * 1000)
+            wall[names[1]].append((t3 - t2) * 1000)
+            cpu[names[0]].append((c1 - c0) * 1000)
+            cpu[names[1]].append((c3 - c2) * 1000)
     t0 = time.perf_counter()
     assert client.get("/api/decks", headers=headers).status_code == 200
     decks_ms = (time.perf_counter() - t0) * 1000
 
-    print(
-        f"\n{'route':32} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}  goal p99 <= {GOAL_MS:g} ms"
-    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"\nload average {load:.2f} on {os.cpu_count()} CPUs; goal p99 <= {GOAL_MS:g} ms")
+    head = ("route", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "cpu p50", "cpu p99", "goal")
+    print(f"{head[0]:30} {head[1]:>4} " + " ".join(f"{h:>8}" for h in head[2:8]) + f"  {head[8]}")
     ok = True
-    for name, samples in timings.items():
+    for name in names:
+        samples = wall[name]
         p99 = percentile(samples, 99)
         ok &= p99 <= GOAL_MS
-        print(
-            f"{name:32} {len(samples):5d} {statistics.median(samples):8.2f} {percentile(samples, 95):8.2f} "
-            f"{p99:8.2f} {max(samples):8.2f}  {'ok' if p99 <= GOAL_MS else 'MISSED'}"
+        cols = (
+            statistics.median(samples),
+            percentile(samples, 95),
+            p99,
+            max(samples),
+            statistics.median(cpu[name]),
+            percentile(cpu[name], 99),
         )
-    print(f"{'GET /api/decks (once)':32} {1:5d} {decks_ms:8.2f}")
+        verdict = "ok" if p99 <= GOAL_MS else "MISSED"
+        print(
+            f"{name:30} {len(samples):4d} " + " ".join(f"{v:8.2f}" for v in cols) + f"  {verdict}"
+        )
+    print(f"{'GET /api/decks (once)':30} {1:4d} {decks_ms:8.2f}")
     return 0 if ok else 1
 
 

@@ -102,6 +102,10 @@ def test_member_reviews_cards_on_a_phone(browser_app):
         assert page.get_attribute(".fc-progress", "aria-valuenow") == "100"
         screenshot(page, "flashcards-done-phone")
         assert _reviews(app) == 5
+        page.click("text=Back to decks")
+        page.click("text=Keras facts")
+        page.click("summary:has-text('Which layer')")
+        screenshot(page, "flashcards-deck-phone")
 
         page.goto(f"{base}/flashcards/stats")
         page.wait_for_function(

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from server.extensions import db
 from server.models.base import utcnow
@@ -121,10 +121,15 @@ class Play:
     def expire_question(self, seconds_ago: float = 5.0) -> None:
         """Move the open question's deadline into the past, as if time had run out."""
         with self.app.app_context():
+            game = db.session.scalar(select(Game).where(Game.live_pin == self.pin))
+            shift = game.question_deadline - utcnow() + timedelta(seconds=seconds_ago)
             db.session.execute(
                 update(Game)
-                .where(Game.live_pin == self.pin)
-                .values(question_deadline=utcnow() - timedelta(seconds=seconds_ago))
+                .where(Game.id == game.id)
+                .values(
+                    question_opened_at=game.question_opened_at - shift,
+                    question_deadline=game.question_deadline - shift,
+                )
             )
             db.session.commit()
 

@@ -50,7 +50,7 @@ def test_players_follow_the_game_over_sse(live, new_game):
         assert stream.next("standings").data["top"][0]["nickname"] == "Ann"
         play.act("end")
         ended = stream.next("ended")
-        assert ended.data["me"] == {"rank": 1, "score": 1000, "correct": 1}
+        assert ended.data["me"] == {"rank": 1, "score": 1000, "correct_answers": 1}
         assert stream.ended()  # the server closes a finished game's stream
     finally:
         stream.close()
@@ -146,9 +146,13 @@ def test_no_client_sees_the_key_before_the_reveal(live, new_game, client, questi
         if question_kind == "numeric":  # move to the numeric question (index 3)
             for _ in range(3):
                 play.act("skip")
-        frames = [player_stream.next("question"), host_stream.next("question")]
-        qid = frames[0].data["question"]["id"]
-        assert (qid == "params") == (question_kind == "numeric")
+        qid = "params" if question_kind == "numeric" else "tokenize"
+        frames = []
+        for stream in (player_stream, host_stream):
+            frame = stream.next("question")
+            while frame.data["question"]["id"] != qid:
+                frame = stream.next("question")
+            frames.append(frame)
         play.answer(ann, qid, KEYS[qid])  # a right answer moves no score before the reveal
         frames.append(host_stream.next("answers"))
         documents = [
@@ -156,12 +160,16 @@ def test_no_client_sees_the_key_before_the_reveal(live, new_game, client, questi
             play.state(ann),
             play.state(bob),
             play.host_state(),
-            play.host.get(f"/api/games/{play.pin}/report").get_json(),
             *[f.data for f in frames],
         ]
         for doc in documents:
             assert find_keys(doc, KEY_FIELDS) == []
         assert {r["nickname"]: r["score"] for r in play.state()["scores"]} == {"Ann": 0, "Bob": 0}
+        report = play.host.get(f"/api/games/{play.pin}/report").get_json()
+        open_q = next(q for q in report["questions"] if q["id"] == qid)
+        assert open_q["counted"] is False and open_q["correct"] == 0
+        assert "answer_text" not in open_q and "distribution" not in open_q
+        assert all(p["answers"] == [] for p in report["players"])
         assert play.state(ann)["me"]["score"] == 0
         pages = [
             client.get(f"/play/{play.pin}").get_data(as_text=True),

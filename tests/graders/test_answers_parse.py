@@ -17,13 +17,16 @@ KINDS = typing.get_args(Compare)
 
 
 @pytest.mark.parametrize(
-    "text", ["171533", "171,533", "171_533", "171 533", " 171533 ", "171\u202f533", "171533.0", "+171533"]
+    "text",
+    ["171533", "171,533", "171_533", "171 533", " 171533 ", "171\u202f533", "171533.0", "+171533"],
 )
 def test_integers_written_the_way_people_write_them(text):
     assert parse_answer(text, "int") == 171533
 
 
-@pytest.mark.parametrize("text", ["171.5", "about 171533", "1.7e5", "0x29e0d", "", "   ", "171533 params"])
+@pytest.mark.parametrize(
+    "text", ["171.5", "about 171533", "1.7e5", "0x29e0d", "", "   ", "171533 params"]
+)
 def test_bad_integers_say_what_a_whole_number_looks_like(text):
     with pytest.raises(AnswerFormatError, match="whole number|empty"):
         parse_answer(text, "int")
@@ -42,7 +45,8 @@ def test_param_count_also_reads_a_pasted_summary():
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("4", 4.0), ("2.5820", 2.582), ("1.5e-3", 0.0015), (".5", 0.5), ("1,234.5", 1234.5)]
+    ("text", "value"),
+    [("4", 4.0), ("2.5820", 2.582), ("1.5e-3", 0.0015), (".5", 0.5), ("1,234.5", 1234.5)],
 )
 def test_floats(text, value):
     assert parse_answer(text, "float") == value
@@ -71,7 +75,9 @@ def test_shapes(text, value):
     assert parse_answer(text, "shape") == value
 
 
-@pytest.mark.parametrize("text", ["(None, -1)", "(2.5, 3)", "('a', 3)", "(True, 2)", "{2: 4}", "(2, [3])"])
+@pytest.mark.parametrize(
+    "text", ["(None, -1)", "(2.5, 3)", "('a', 3)", "(True, 2)", "{2: 4}", "(2, [3])"]
+)
 def test_bad_shapes(text):
     with pytest.raises(AnswerFormatError, match="shape"):
         parse_answer(text, "shape")
@@ -90,7 +96,14 @@ def test_python_and_json_dicts():
 
 
 def test_literals_cover_none_null_booleans_tuples_sets_and_escapes():
-    assert parse_answer("[None, null, True, true, False, false]", "exact") == [None, None, True, True, False, False]
+    assert parse_answer("[None, null, True, true, False, false]", "exact") == [
+        None,
+        None,
+        True,
+        True,
+        False,
+        False,
+    ]
     assert parse_answer("(1,)", "exact") == (1,)
     assert parse_answer("(1)", "exact") == 1
     assert parse_answer("((1, 2), [3])", "exact") == ((1, 2), [3])
@@ -107,8 +120,15 @@ def test_exact_takes_bare_words_as_text_but_not_broken_literals():
 
 def test_arrays_as_numpy_prints_them():
     printed = "[[ 0  0  0  5  3  2  4]\n [ 0  0  0  5  3  2  7]\n [ 8  6  9  2  4 10 11]]"
-    assert parse_answer(printed, "allclose") == [[0, 0, 0, 5, 3, 2, 4], [0, 0, 0, 5, 3, 2, 7], [8, 6, 9, 2, 4, 10, 11]]
-    assert parse_answer("array([[1, 2],\n       [3, 4]], dtype=int32)", "allclose") == [[1, 2], [3, 4]]
+    assert parse_answer(printed, "allclose") == [
+        [0, 0, 0, 5, 3, 2, 4],
+        [0, 0, 0, 5, 3, 2, 7],
+        [8, 6, 9, 2, 4, 10, 11],
+    ]
+    assert parse_answer("array([[1, 2],\n       [3, 4]], dtype=int32)", "allclose") == [
+        [1, 2],
+        [3, 4],
+    ]
     assert parse_answer("[0.5 -1.  2.5e-1]", "allclose") == [0.5, -1.0, 0.25]
     with pytest.raises(AnswerFormatError, match="numbers"):
         parse_answer("[[1, 'a']]", "allclose")
@@ -121,7 +141,12 @@ def test_text_is_kept_as_typed_apart_from_surrounding_space():
 
 
 def test_code_is_never_evaluated():
-    for attack in ["__import__('os').system('true')", "(lambda: 1)()", "[x for x in ()]", "open('/etc/passwd')"]:
+    for attack in [
+        "__import__('os').system('true')",
+        "(lambda: 1)()",
+        "[x for x in ()]",
+        "open('/etc/passwd')",
+    ]:
         for kind in ("exact", "dict", "allclose", "shape", "set"):
             try:
                 value = parse_answer(attack, kind)
@@ -177,9 +202,11 @@ leaves = (
 )
 literals = st.recursive(
     leaves,
-    lambda children: st.lists(children, max_size=4)
-    | st.tuples(children, children)
-    | st.dictionaries(st.text(max_size=6) | st.integers(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=6) | st.integers(), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -198,12 +225,19 @@ def _same(a, b) -> bool:
 
 @given(literals)
 def test_python_reprs_parse_back_to_the_same_value(value):
-    assert _same(parse_answer(repr(value), "exact") if not isinstance(value, str) or value.strip() else value, value)
+    assert _same(
+        parse_answer(repr(value), "exact")
+        if not isinstance(value, str) or value.strip()
+        else value,
+        value,
+    )
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(10**15), 10**15) | st.text(max_size=10),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

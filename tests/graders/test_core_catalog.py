@@ -177,7 +177,11 @@ def test_check_catalog_reports_values_and_course_matches(tmp_path):
 
 
 def test_check_catalog_caps_the_variants(tmp_path):
-    write(tmp_path, "many", answer_spec("many", answer={"variants": {"vocab_size": list(range(1, 40))}}))
+    write(
+        tmp_path,
+        "many",
+        answer_spec("many", answer={"variants": {"vocab_size": list(range(1, 40))}}),
+    )
     report = check_catalog(tmp_path, FakeRunner(), variant_cap=4)
     assert len(report.exercises[0].values) == 4
     assert "(39 variant combinations; 4 computed)" in report.to_text()
@@ -194,7 +198,9 @@ def test_a_wrong_course_value_is_a_problem_naming_the_file(tmp_path):
 
 
 def test_reference_failures_and_bad_specs_are_collected_not_raised(tmp_path):
-    write(tmp_path, "no-ref", answer_spec("no-ref", answer={"reference": "reference.answers:missing"}))
+    write(
+        tmp_path, "no-ref", answer_spec("no-ref", answer={"reference": "reference.answers:missing"})
+    )
     write(tmp_path, "bad-yaml", "slug: [\n")
     report = check_catalog(tmp_path, FakeRunner())
     problems = {e.slug: e.problems for e in report.exercises}
@@ -210,7 +216,9 @@ def test_a_hint_that_gives_the_answer_away_is_a_problem(tmp_path):
 
 
 def test_a_value_that_cannot_be_typed_in_the_declared_format_is_a_problem(tmp_path):
-    spec = answer_spec("mistyped", answer={"reference": "reference.answers:text", "course_value": None})
+    spec = answer_spec(
+        "mistyped", answer={"reference": "reference.answers:text", "course_value": None}
+    )
     write(tmp_path, "mistyped", spec)
     report = check_catalog(tmp_path, FakeRunner())
     assert any("answer.format" in p for p in report.exercises[0].problems)

@@ -94,7 +94,9 @@ def test_numpy_scalars_are_tagged_with_their_dtype():
 
 
 def test_model_summary_round_trips():
-    summary = ModelSummary(171533, 171533, ("Embedding", "Flatten", "Dense", "Dense"), [None, 1], (160000, 0, 11526, 7))
+    summary = ModelSummary(
+        171533, 171533, ("Embedding", "Flatten", "Dense", "Dense"), [None, 1], (160000, 0, 11526, 7)
+    )
     encoded = codec.encode(summary)
     assert encoded["__keras_model__"]["params"] == 171533
     assert encoded["__keras_model__"]["output_shape"] == [None, 1]
@@ -147,7 +149,12 @@ def test_size_limit_is_enforced_before_and_after_encoding():
 
 @pytest.mark.parametrize(
     "text",
-    ['{"__float__": "lots"}', '{"__tuple__": 3}', '{"__dict__": [[1]]}', '{"__ndarray__": [1, 2], "dtype": "int8", "shape": [5]}'],
+    [
+        '{"__float__": "lots"}',
+        '{"__tuple__": 3}',
+        '{"__dict__": [[1]]}',
+        '{"__ndarray__": [1, 2], "dtype": "int8", "shape": [5]}',
+    ],
 )
 def test_malformed_tags_raise_value_error(text):
     with pytest.raises(ValueError):
@@ -170,16 +177,23 @@ def test_module_is_self_contained_for_injection_into_a_kernel():
     assert top_imports <= set(sys.stdlib_module_names) | {"__future__"}
     namespace: dict = {"__name__": "injected_codec"}
     exec(compile(CODEC_SOURCE, "<injected codec>", "exec"), namespace)
-    assert namespace["dumps"]((1, np.int32(2))) == '{"__tuple__":[1,{"__ndarray__":2,"dtype":"int32","shape":[]}]}'
+    assert (
+        namespace["dumps"]((1, np.int32(2)))
+        == '{"__tuple__":[1,{"__ndarray__":2,"dtype":"int32","shape":[]}]}'
+    )
 
 
-json_leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+json_leaves = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+)
 values = st.recursive(
     json_leaves,
-    lambda children: st.lists(children, max_size=4)
-    | st.tuples(children, children)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    | st.dictionaries(st.integers(), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.tuples(children, children)
+        | st.dictionaries(st.text(max_size=8), children, max_size=4)
+        | st.dictionaries(st.integers(), children, max_size=3)
+    ),
     max_leaves=25,
 )
 

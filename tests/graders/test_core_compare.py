@@ -67,10 +67,20 @@ def test_exact_treats_tuples_and_arrays_as_lists_after_a_json_round_trip():
 def test_exact_points_at_the_first_difference_and_the_lengths():
     outcome = compare("exact", [[4, 2, 1, 3], [1, 3, 1]], [[4, 2, 1, 3], [1, 3]])
     assert "at [1]: 2 items, expected 3" in outcome.message
-    outcome = compare("exact", [[5, 1, 3, 2, 4], [2, 4, 1, 2, 1]], [[5, 1, 3, 2, 4], [2, 4, 7, 2, 1]])
+    outcome = compare(
+        "exact", [[5, 1, 3, 2, 4], [2, 4, 1, 2, 1]], [[5, 1, 3, 2, 4], [2, 4, 7, 2, 1]]
+    )
     assert "at [1][2]: got 7, expected 1" in outcome.message
-    hidden = compare("exact", [[5, 1, 3, 2, 4], [2, 4, 1, 2, 1]], [[5, 1, 3, 2, 4], [2, 4, 7, 2, 1]], reveal=False)
-    assert "at [1][2]: got 7, which is not right" in hidden.message and "expected 1" not in hidden.message
+    hidden = compare(
+        "exact",
+        [[5, 1, 3, 2, 4], [2, 4, 1, 2, 1]],
+        [[5, 1, 3, 2, 4], [2, 4, 7, 2, 1]],
+        reveal=False,
+    )
+    assert (
+        "at [1][2]: got 7, which is not right" in hidden.message
+        and "expected 1" not in hidden.message
+    )
 
 
 def test_exact_does_not_confuse_true_with_one_or_text_with_numbers():
@@ -197,22 +207,34 @@ def test_model_lists_every_difference():
     outcome = compare("model", COURSE_MODEL, got)
     assert not outcome.passed
     assert "171,534 parameters, expected 171,533" in outcome.message
-    assert "layers Embedding, Flatten, Dense, expected Embedding, Flatten, Dense, Dense" in outcome.message
+    assert (
+        "layers Embedding, Flatten, Dense, expected Embedding, Flatten, Dense, Dense"
+        in outcome.message
+    )
     assert "output shape got (None, 6), expected (None, 1)" in outcome.message
 
 
 def test_model_ignores_input_layers_and_explains_unbuilt_models():
-    with_input = ModelSummary(171533, 171533, ("InputLayer", "Embedding", "Flatten", "Dense", "Dense"), [None, 1])
+    with_input = ModelSummary(
+        171533, 171533, ("InputLayer", "Embedding", "Flatten", "Dense", "Dense"), [None, 1]
+    )
     assert compare("model", COURSE_MODEL, with_input).passed
-    unbuilt = ModelSummary(None, None, ("Embedding", "Flatten", "Dense", "Dense"), None, built=False)
+    unbuilt = ModelSummary(
+        None, None, ("Embedding", "Flatten", "Dense", "Dense"), None, built=False
+    )
     assert "not built" in compare("model", COURSE_MODEL, unbuilt).message
     assert "not built" in compare("param_count", 171533, unbuilt).message
 
 
 def test_model_without_reveal_names_the_wrong_layer_only():
-    got = ModelSummary(171533, 171533, ("Embedding", "GlobalAveragePooling1D", "Dense", "Dense"), [None, 1])
+    got = ModelSummary(
+        171533, 171533, ("Embedding", "GlobalAveragePooling1D", "Dense", "Dense"), [None, 1]
+    )
     outcome = compare("model", COURSE_MODEL, got, reveal=False)
-    assert "layer 2 is a GlobalAveragePooling1D" in outcome.message and "Flatten" not in outcome.message
+    assert (
+        "layer 2 is a GlobalAveragePooling1D" in outcome.message
+        and "Flatten" not in outcome.message
+    )
 
 
 def test_opaque_values_are_described_by_type():

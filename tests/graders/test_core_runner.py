@@ -15,7 +15,7 @@ import pytest
 
 from graders.reference import ReferenceCallError, ReferenceRunner, ReferenceTimeout, cache_key
 
-TINY = '''
+TINY = """
 import os
 import time
 
@@ -55,7 +55,7 @@ def scale(xs, factor=1):
 
 def version():
     return 1
-'''
+"""
 
 
 @pytest.fixture
@@ -130,7 +130,9 @@ def test_timeout_kills_the_child_and_the_next_call_works(runner):
 
 def test_evaluate_runs_setup_with_the_module_globals_and_substitutes_vars(runner):
     setup = "xs = [1, 2, 3]\nf = DEFAULT_FACTOR"
-    value = runner.evaluate("reference.tiny", "scale", [{"$var": "xs"}], {"factor": {"$var": "f"}}, setup)
+    value = runner.evaluate(
+        "reference.tiny", "scale", [{"$var": "xs"}], {"factor": {"$var": "f"}}, setup
+    )
     assert value == [10, 20, 30]
     assert runner.evaluate("tiny", "scale", [[1, 2]], {"factor": 3}) == [3, 6]
     helper = "def double(v):\n    return 2 * v\nn = 21"

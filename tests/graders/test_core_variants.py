@@ -43,7 +43,9 @@ def test_members_get_different_variants_and_every_choice_is_used():
 
 
 def test_each_parameter_is_picked_independently():
-    pairs = {(variant_for(SPEC, m)["vocab_size"], variant_for(SPEC, m)["embedding_dim"]) for m in MEMBERS}
+    pairs = {
+        (variant_for(SPEC, m)["vocab_size"], variant_for(SPEC, m)["embedding_dim"]) for m in MEMBERS
+    }
     assert len(pairs) == 12
 
 
@@ -112,7 +114,15 @@ def test_compiled_files_do_not_change_the_key(root):
 
 
 def test_check_key_names_one_evaluate_call(root):
-    key = check_key("reference.tokenizer", "encode", [["a b"]], {"oov_token": "<OOV>"}, None, root=root)
-    assert key != check_key("reference.tokenizer", "encode", [["a c"]], {"oov_token": "<OOV>"}, None, root=root)
-    assert key != check_key("reference.tokenizer", "encode", [["a b"]], {"oov_token": "<OOV>"}, "x = 1", root=root)
-    assert key == check_key("reference.tokenizer", "encode", (["a b"],), {"oov_token": "<OOV>"}, root=root)
+    key = check_key(
+        "reference.tokenizer", "encode", [["a b"]], {"oov_token": "<OOV>"}, None, root=root
+    )
+    assert key != check_key(
+        "reference.tokenizer", "encode", [["a c"]], {"oov_token": "<OOV>"}, None, root=root
+    )
+    assert key != check_key(
+        "reference.tokenizer", "encode", [["a b"]], {"oov_token": "<OOV>"}, "x = 1", root=root
+    )
+    assert key == check_key(
+        "reference.tokenizer", "encode", (["a b"],), {"oov_token": "<OOV>"}, root=root
+    )

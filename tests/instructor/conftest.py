@@ -16,6 +16,7 @@ from server.models.exercise import Exercise
 from server.models.submission import Submission
 from server.models.user import User
 from server.services.submissions import record_result
+from tests.conftest import PASSWORD, ApiClient
 
 
 def exercise_spec(slug: str, kind: str, points: float) -> dict[str, Any]:
@@ -152,13 +153,49 @@ def notebook_with(functions: dict[str, str]) -> bytes:
     return json.dumps(nb).encode()
 
 
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    """One argon2 hash of PASSWORD for every account made here (hashing costs ~0.8 s a time)."""
+    from server.services.accounts import _hasher
+
+    return _hasher.hash(PASSWORD)
+
+
 @pytest.fixture
-def people(app, make_user):
+def quick_user(app, password_hash):
+    """quick_user(name, role=) -> id: an account with the shared password hash."""
+
+    def factory(username: str, *, role: str = "member") -> int:
+        with app.app_context():
+            user = User(username=username, display_name=username, password_hash=password_hash, role=role)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return factory
+
+
+@pytest.fixture
+def people(app, quick_user):
     """An instructor and three members."""
-    make_user("teach", role="instructor")
+    quick_user("teach", role="instructor")
     for name in ("ann", "ben", "cat"):
-        make_user(name)
+        quick_user(name)
     return app
+
+
+@pytest.fixture
+def api(client, quick_user, app):
+    """api(name, role=) -> an ApiClient with a bearer token for a new account (no password check)."""
+    from server.services import accounts
+
+    def factory(username: str = "alice", *, role: str = "member") -> ApiClient:
+        uid = quick_user(username, role=role)
+        with app.app_context():
+            token = accounts.issue_token(db.session.get(User, uid))
+        return ApiClient(client, token)
+
+    return factory
 
 
 @pytest.fixture

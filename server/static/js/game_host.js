@@ -186,7 +186,7 @@
         G.el("td", { text: String(r.rank) }),
         G.el("td", { text: r.nickname + (r.finished ? " ✓" : "") }),
         G.el("td", { class: "bar" }, bar, G.el("small", { text: `${done} / ${total}` })),
-        G.el("td", { class: "num", text: String(r.correct) }),
+        G.el("td", { class: "num", text: String(r.correct_answers) }),
         G.el("td", { class: "num", text: r.score.toLocaleString() })));
     }
   }
