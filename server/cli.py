@@ -154,7 +154,7 @@ def grade_command(notebook: Path, slug: str, as_json: bool) -> None:
         except NotebookError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-    doc = result.to_json()
+    doc = result.to_dict()
     if as_json:
         click.echo(json.dumps(doc, indent=2))
     else:

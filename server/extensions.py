@@ -34,6 +34,8 @@ def _make_huey(name: str):
     return SqliteHuey(name, filename=str(instance_dir() / f"{name}.db"))
 
 
-huey = _make_huey("adventures")
+# ADVENTURES_QUEUE names the queues, so two deployments (or test runs) can share one Redis.
+_QUEUE = os.environ.get("ADVENTURES_QUEUE", "adventures")
+huey = _make_huey(_QUEUE)
 # Jobs for exercises that declare requires_gpu go here, so only GPU workers take them.
-huey_gpu = _make_huey("adventures-gpu")
+huey_gpu = _make_huey(f"{_QUEUE}-gpu")

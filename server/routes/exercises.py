@@ -137,6 +137,12 @@ def _submit(user: User, exercise: Exercise):
         from server.services import notebooks
 
         upload = request.files.get("notebook")
+        if upload is None and request.is_json:
+            raise submissions.SubmissionError(
+                400,
+                "wrong_kind",
+                "This exercise takes a notebook: send the .ipynb in the multipart field 'notebook'.",
+            )
         if upload is None:
             raise submissions.SubmissionError(
                 400, "no_notebook", "Send the .ipynb file in the multipart field 'notebook'."
@@ -288,9 +294,12 @@ def executed_notebook(submission_id: int):
         abort(404, "No such submission of yours.")
     if sub.executed_notebook is None:
         abort(404, "This submission has no executed notebook (yet).")
+    import nbformat
+
     from graders.notebook import render_html
 
-    response = Response(render_html(sub.executed_notebook), mimetype="text/html")
+    executed = nbformat.reads(sub.executed_notebook.decode("utf-8"), as_version=4)
+    response = Response(render_html(executed), mimetype="text/html")
     response.headers["Content-Security-Policy"] = (
         "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
     )

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from server.extensions import csrf
 from server.routes.errors import ApiError, json_body
 from server.routes.guards import api_login_required, api_user
-from server.services import flashcard_csv, flashcard_stats
+from server.services import flashcard_cards, flashcard_csv, flashcard_stats
 from server.services import flashcards as service
 
 bp = Blueprint("flashcards", __name__)
@@ -112,7 +112,7 @@ def api_decks():
 def api_create_deck():
     """Create a deck of your own cards."""
     body = json_body(DeckBody)
-    deck = service.create_deck(api_user(), body.title, body.description)
+    deck = flashcard_cards.create_deck(api_user(), body.title, body.description)
     return jsonify(id=deck.id, title=deck.title, kind=deck.kind), 201
 
 
@@ -147,7 +147,7 @@ def api_cards(deck_id: int):
 def api_add_card(deck_id: int):
     """Add a card (markdown front and back, tags) to one of your decks."""
     body = json_body(CardBody)
-    card = service.add_card(api_user(), deck_id, body.front, body.back, body.tags)
+    card = flashcard_cards.add_card(api_user(), deck_id, body.front, body.back, body.tags)
     return jsonify(service.card_view(card)), 201
 
 
@@ -246,7 +246,7 @@ def index():
 @login_required
 def create_deck():
     try:
-        deck = service.create_deck(_me(), request.form.get("title", ""))
+        deck = flashcard_cards.create_deck(_me(), request.form.get("title", ""))
     except service.InvalidInput as exc:
         flash(str(exc), "error")
         return redirect(url_for("flashcards.index"))
@@ -273,7 +273,7 @@ def deck(deck_id: int):
 def add_card(deck_id: int):
     form = request.form
     try:
-        service.add_card(
+        flashcard_cards.add_card(
             _me(), deck_id, form.get("front", ""), form.get("back", ""), form.get("tags", "")
         )
         flash("Card added.", "ok")
@@ -286,11 +286,11 @@ def add_card(deck_id: int):
 @login_required
 @_page_errors
 def edit_card(card_id: int):
-    card = service.own_card(_me(), card_id)
+    card = flashcard_cards.own_card(_me(), card_id)
     if request.method == "POST":
         form = request.form
         try:
-            service.edit_card(
+            flashcard_cards.edit_card(
                 _me(), card_id, form.get("front", ""), form.get("back", ""), form.get("tags", "")
             )
         except service.InvalidInput as exc:
@@ -305,7 +305,7 @@ def edit_card(card_id: int):
 @login_required
 @_page_errors
 def delete_card(card_id: int):
-    deck_id = service.delete_card(_me(), card_id)
+    deck_id = flashcard_cards.delete_card(_me(), card_id)
     flash("Card deleted.", "ok")
     return redirect(url_for("flashcards.deck", deck_id=deck_id))
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    url_for,
+)
 
 from server.extensions import csrf, db
 from server.routes import sse
@@ -63,7 +73,12 @@ def _or_404(found):
 @api.get("/leaderboard")
 def api_standings():
     """Overall standings: weighted best exercise scores plus trivia points; ties go to who got there first."""
-    return jsonify(leaderboard.standings())
+    rows = leaderboard.standings()
+    memo = current_app.extensions.setdefault("adventures.standings_json", {})
+    if memo.get("rows") is not rows:  # serialise once per change, not once per screen
+        memo["body"] = json.dumps(rows, separators=(",", ":"))
+        memo["rows"] = rows
+    return Response(memo["body"], mimetype="application/json")
 
 
 @api.get("/leaderboard/boards")

@@ -90,12 +90,14 @@ class TableLog:
 class RedisLog:
     """The scale-out log: one Redis stream shared by every web and worker process."""
 
-    STREAM = "adventures:bus"
-
     def __init__(self, url: str) -> None:
+        import os
+
         import redis
 
         self.redis = redis.Redis.from_url(url, decode_responses=True)
+        # Shares the queue's name, so deployments (and test runs) on one Redis stay apart.
+        self.STREAM = f"{os.environ.get('ADVENTURES_QUEUE', 'adventures')}:bus"
 
     def append(self, channel: str, type_: str, data: dict) -> str:
         fields = {"channel": channel, "type": type_, "data": json.dumps(data)}

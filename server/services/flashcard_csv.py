@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from server.extensions import db
 from server.models.deck import NEW, Card, CardState, Deck
 from server.models.user import User
-from server.services import flashcards
+from server.services import flashcard_cards, flashcards
 
 MAX_ROWS = 20_000
 SEPARATORS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|", "space": " "}
@@ -127,8 +127,10 @@ def parse_csv(data: bytes | str) -> list[ParsedRow]:
             try:
                 rows.append(
                     ParsedRow(
-                        *flashcards.check_fields(record[where["front"]], record[where["back"]]),
-                        flashcards.clean_tags(tags),
+                        *flashcard_cards.check_fields(
+                            record[where["front"]], record[where["back"]]
+                        ),
+                        flashcard_cards.clean_tags(tags),
                     )
                 )
             except flashcards.InvalidInput as exc:

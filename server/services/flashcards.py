@@ -18,14 +18,12 @@ from typing import Any
 
 import fsrs
 from flask import current_app
-from sqlalchemy import and_, case, func, insert, literal, or_, select
+from sqlalchemy import func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from server.extensions import db
 from server.models.deck import (
-    LEARNING,
     NEW,
-    RELEARNING,
     REVIEW,
     STATE_NAMES,
     Card,
@@ -34,6 +32,7 @@ from server.models.deck import (
     Review,
 )
 from server.models.user import User
+from server.services import flashcard_queries as q
 from server.services import flashcard_seed
 
 RATINGS = {"again": 1, "hard": 2, "good": 3, "easy": 4}
@@ -101,23 +100,6 @@ def to_fsrs(state: CardState) -> fsrs.Card:
 
 
 # --- decks ----------------------------------------------------------------------------------
-
-
-def missed_deck(user: User, *, create: bool = True) -> Deck | None:
-    """The member's "missed in games" deck."""
-    key = f"missed:{user.id}"
-    deck = db.session.scalar(select(Deck).where(Deck.key == key))
-    if deck is None and create:
-        deck = Deck(
-            kind="missed",
-            key=key,
-            owner_id=user.id,
-            title="Missed in games",
-            description="Questions you got wrong in trivia games while logged in.",
-        )
-        db.session.add(deck)
-        db.session.flush()
-    return deck
 
 
 def shared_decks() -> list[Deck]:
@@ -198,15 +180,7 @@ def _sync_shared(user: User, decks: list[Deck]) -> None:
 
 def new_today(user: User, moment: datetime) -> int:
     """New cards the member has started today (UTC)."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Review)
-        .where(
-            Review.user_id == user.id,
-            Review.day == day_number(moment),
-            Review.state_before == NEW,
-        )
-    )
+    return db.session.scalar(q.NEW_TODAY, {"user_id": user.id, "day": day_number(moment)})
 
 
 def new_budget(user: User, moment: datetime) -> int:
@@ -237,39 +211,17 @@ class _Due:
 
 def _due(user: User, deck_ids: list[int], moment: datetime, budget: int) -> dict[int, _Due]:
     """What is due per deck, in two index range scans (new cards counted only up to budget)."""
-    learning = CardState.state.in_((LEARNING, RELEARNING))
-    now_ = CardState.due <= moment
     rows = db.session.execute(
-        select(
-            CardState.deck_id,
-            func.sum(case((and_(learning, now_), 1), else_=0)),
-            func.sum(case((learning, 1), else_=0)),
-            func.sum(case((and_(CardState.state == REVIEW, now_), 1), else_=0)),
-        )
-        .where(
-            CardState.user_id == user.id,
-            CardState.deck_id.in_(deck_ids),
-            CardState.state.in_((LEARNING, REVIEW, RELEARNING)),
-            CardState.due <= moment + LEARN_AHEAD,
-        )
-        .group_by(CardState.deck_id)
+        q.DUE,
+        {"user_id": user.id, "deck_ids": deck_ids, "now": moment, "ahead": moment + LEARN_AHEAD},
     ).all()
     found = {d: (int(a or 0), int(b or 0), int(c or 0)) for d, a, b, c in rows}
     out = {}
     for deck_id in deck_ids:
         new = 0
         if budget > 0:
-            capped = (
-                select(CardState.id)
-                .where(
-                    CardState.user_id == user.id,
-                    CardState.deck_id == deck_id,
-                    CardState.state == NEW,
-                )
-                .limit(budget)
-                .subquery()
-            )
-            new = db.session.scalar(select(func.count()).select_from(capped))
+            params = {"user_id": user.id, "deck_id": deck_id, "budget": budget}
+            new = db.session.scalar(q.NEW_CAPPED, params)
         out[deck_id] = _Due(*found.get(deck_id, (0, 0, 0)), new=new)
     return out
 
@@ -290,9 +242,11 @@ def due_counts(
 def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str, Any]]:
     """GET /api/decks: every deck the member sees, with its due counts."""
     moment = moment or now()
+    from server.services import flashcard_cards
+
     flashcard_seed.refresh_bank_decks()
-    pull_missed(user)
-    missed_deck(user)
+    flashcard_cards.pull_missed(user)
+    flashcard_cards.missed_deck(user)
     decks = visible_decks(user)
     _sync_shared(user, decks)
     counts = due_counts(user, [d.id for d in decks], moment)
@@ -320,46 +274,22 @@ def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str,
 # --- studying -------------------------------------------------------------------------------
 
 
-def _earliest(user: User, deck: Deck, states: tuple[int, ...], *where) -> int | None:
-    """The id of the earliest-due state row among `states`: one ordered index probe per state
-    (an IN over states would sort every match)."""
-    best: tuple[datetime, int] | None = None
-    for state in states:
-        row = db.session.execute(
-            select(CardState.due, CardState.id)
-            .where(
-                CardState.user_id == user.id,
-                CardState.deck_id == deck.id,
-                CardState.state == state,
-                *where,
-            )
-            .order_by(CardState.due, CardState.id)
-            .limit(1)
-        ).first()
-        if row is not None and (best is None or tuple(row) < best):
-            best = (row[0], row[1])
-    return None if best is None else best[1]
-
-
 def next_state(
     user: User, deck: Deck, moment: datetime, budget: int
-) -> tuple[CardState, Card, DueCounts] | None:
+) -> tuple[CardState, Card] | None:
     """Due learning cards, then due reviews, then new cards (within budget), then learn-ahead."""
-    due = _due(user, [deck.id], moment, budget)[deck.id]
-    learning = (LEARNING, RELEARNING)
-    candidates = [
-        (due.learning_now, learning, (CardState.due <= moment,)),
-        (due.review, (REVIEW,), (CardState.due <= moment,)),
-        (due.new, (NEW,), ()),
-        (due.learning_ahead, learning, (CardState.due <= moment + LEARN_AHEAD,)),
-    ]
-    counts = DueCounts(new=due.new, learning=due.learning_ahead, review=due.review)
-    for count, states, where in candidates:
-        state_id = _earliest(user, deck, states, *where) if count else None
-        if state_id is not None:
-            state = db.session.get(CardState, state_id)
-            return state, db.session.get(Card, state.card_id), counts
-    return None
+    params = {
+        "user_id": user.id,
+        "deck_id": deck.id,
+        "now": moment,
+        "ahead": moment + LEARN_AHEAD,
+        "budget": budget,
+    }
+    state_id = db.session.scalar(q.NEXT_ID, params)
+    if state_id is None:
+        return None
+    row = db.session.execute(q.STATE_AND_CARD, {"state_id": state_id}).first()
+    return None if row is None else (row[0], row[1])
 
 
 def next_card(user: User, deck_id: int, moment: datetime | None = None) -> dict[str, Any] | None:
@@ -369,15 +299,18 @@ def next_card(user: User, deck_id: int, moment: datetime | None = None) -> dict[
     if deck.owner_id is None:
         _sync_shared(user, [deck])
     elif deck.kind == "missed":
-        pull_missed(user)
-    found = next_state(user, deck, moment, new_budget(user, moment))
+        from server.services import flashcard_cards
+
+        flashcard_cards.pull_missed(user)
+    budget = new_budget(user, moment)
+    found = next_state(user, deck, moment, budget)
     if found is None:
         return None
-    state, card, counts = found
+    state, card = found
     view = card_view(card)
     view.update(state_view(state))
     view["intervals"] = preview(user, state, moment)
-    view["counts"] = counts.as_dict()
+    view["counts"] = due_counts(user, [deck.id], moment, budget)[deck.id].as_dict()
     return view
 
 
@@ -403,9 +336,7 @@ def review(
     if rating not in RATINGS:
         raise InvalidInput("rating must be one of again, hard, good, easy.")
     moment = moment or now()
-    state = db.session.scalar(
-        select(CardState).where(CardState.user_id == user.id, CardState.card_id == card_id)
-    )
+    state = db.session.scalar(q.STATE_OF_CARD, {"user_id": user.id, "card_id": card_id})
     if state is None:
         state = _start_state(user, card_id)
     before = state.state
@@ -529,155 +460,13 @@ def settings_view(user: User) -> dict[str, Any]:
     }
 
 
-# --- own decks and cards --------------------------------------------------------------------
-
-
-def create_deck(user: User, title: str, description: str = "") -> Deck:
-    title = (title or "").strip()
-    if not 1 <= len(title) <= 200:
-        raise InvalidInput("title: give the deck a title of 1-200 characters.")
-    deck = Deck(kind="own", owner_id=user.id, title=title, description=(description or "")[:2000])
-    db.session.add(deck)
-    db.session.commit()
-    return deck
-
-
-def clean_tags(tags: str | list[str] | None) -> str:
-    """Anki's tags: space-separated words; commas are taken as separators too."""
-    if tags is None:
-        return ""
-    words = tags if isinstance(tags, list) else str(tags).replace(",", " ").split()
-    text = " ".join(dict.fromkeys(str(w).strip() for w in words if str(w).strip()))
-    if len(text) > MAX_TAGS:
-        raise InvalidInput(f"tags: at most {MAX_TAGS} characters.")
-    return text
-
-
-def check_fields(front: str, back: str) -> tuple[str, str]:
-    front, back = (front or "").strip(), (back or "").strip()
-    if not front:
-        raise InvalidInput("front is empty.")
-    if not back:
-        raise InvalidInput("back is empty.")
-    for name, text in (("front", front), ("back", back)):
-        if len(text) > MAX_FIELD:
-            raise InvalidInput(f"{name} is longer than {MAX_FIELD} characters.")
-    return front, back
-
-
-def new_card(deck: Deck, user: User, front: str, back: str, tags: str = "", source=None) -> Card:
-    """A card in a personal deck with the member's state row (not committed)."""
-    card = Card(deck_id=deck.id, front=front, back=back, tags=tags, source=source)
-    db.session.add(card)
-    db.session.flush()
-    db.session.add(
-        CardState(
-            user_id=user.id,
-            card_id=card.id,
-            deck_id=deck.id,
-            state=NEW,
-            due=card.created_at,
-            reps=0,
-            lapses=0,
-        )
-    )
-    return card
-
-
-def add_card(user: User, deck_id: int, front: str, back: str, tags: Any = "") -> Card:
-    deck = editable_deck(user, deck_id)
-    front, back = check_fields(front, back)
-    card = new_card(deck, user, front, back, clean_tags(tags))
-    db.session.commit()
-    return card
-
-
-def own_card(user: User, card_id: int) -> Card:
-    """A card of one of the member's own decks (anything else is NotFound or Forbidden)."""
-    card = db.session.get(Card, card_id)
-    if card is None or card.retired:
-        raise NotFound(f"No card {card_id}.")
-    editable_deck(user, card.deck_id)
-    return card
-
-
-def edit_card(user: User, card_id: int, front: str, back: str, tags: Any = "") -> Card:
-    card = own_card(user, card_id)
-    card.front, card.back = check_fields(front, back)
-    card.tags = clean_tags(tags)
-    card.updated_at = now()
-    db.session.commit()
-    return card
-
-
-def delete_card(user: User, card_id: int) -> int:
-    """Delete a card with its state and reviews; returns its deck id."""
-    card = own_card(user, card_id)
-    deck_id = card.deck_id
-    db.session.delete(card)
-    db.session.commit()
-    return deck_id
-
-
-# --- missed in games ------------------------------------------------------------------------
-
-
 def add_missed_card(
     user_id: int, quiz_slug: str, question_id: str, *, commit: bool = True
 ) -> Card | None:
-    """Put a trivia question the member missed into their "missed in games" deck.
+    """The game service's hook: card a question a logged-in member missed (idempotent).
 
-    Called by the game service; idempotent per member and question. Returns
-    None when the bank or question is unknown (a bank changed since the game).
+    See flashcard_cards.add_missed_card; None when the question is unknown.
     """
-    user = db.session.get(User, user_id)
-    if user is None:
-        return None
-    source = f"{quiz_slug}/{question_id}"
-    with db.session.begin_nested():
-        deck = missed_deck(user)
-    existing = db.session.scalar(select(Card).where(Card.deck_id == deck.id, Card.source == source))
-    if existing is not None:
-        return existing
-    content = flashcard_seed.question_card(quiz_slug, question_id)
-    if content is None:
-        return None
-    try:
-        with db.session.begin_nested():
-            card = new_card(deck, user, content.front, content.back, content.tags, source)
-    except IntegrityError:  # the same miss recorded twice at once
-        card = db.session.scalar(select(Card).where(Card.deck_id == deck.id, Card.source == source))
-    if commit:
-        db.session.commit()
-    return card
+    from server.services import flashcard_cards
 
-
-def _missed_model():
-    """The game area's MissedQuestion table, or None while that area has not landed."""
-    try:
-        from server.models.game import MissedQuestion
-    except ImportError:
-        return None
-    return MissedQuestion
-
-
-def pull_missed(user: User) -> int:
-    """Card every MissedQuestion row of the member that has no card yet; returns how many."""
-    model = _missed_model()
-    if model is None:
-        return 0
-    pairs = set(
-        db.session.execute(
-            select(model.quiz_slug, model.question_id).where(model.user_id == user.id).distinct()
-        ).all()
-    )
-    if not pairs:
-        return 0
-    deck = missed_deck(user)
-    have = set(db.session.scalars(select(Card.source).where(Card.deck_id == deck.id)))
-    added = 0
-    for slug, qid in sorted(pairs):
-        if f"{slug}/{qid}" not in have and add_missed_card(user.id, slug, qid, commit=False):
-            added += 1
-    db.session.commit()
-    return added
+    return flashcard_cards.add_missed_card(user_id, quiz_slug, question_id, commit=commit)

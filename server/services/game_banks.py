@@ -151,23 +151,41 @@ def quiz_by_slug(slug: str) -> Quiz | None:
     return db.session.scalar(select(Quiz).where(Quiz.slug == slug, Quiz.active))
 
 
-_banks: dict[int, Bank] = {}
-_banks_lock = threading.Lock()
+class _Cached:
+    """A parsed bank and the views derived from it, valid while its row's hash is unchanged."""
+
+    def __init__(self, digest: str, bank: Bank) -> None:
+        self.digest = digest
+        self.bank = bank
+        self.views: dict[tuple[str, int], dict[str, Any]] = {}
+
+
+_cache: dict[int, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def cached(quiz_id: int) -> _Cached:
+    """The parsed bank of a Quiz row, parsed once per process.
+
+    Rows never change once written; the hash check only guards against an id
+    reused after a table was emptied (tests do that).
+    """
+    digest = db.session.scalar(select(Quiz.content_hash).where(Quiz.id == quiz_id))
+    if digest is None:
+        raise LookupError(f"no quiz {quiz_id}")
+    entry = _cache.get(quiz_id)
+    if entry is None or entry.digest != digest:
+        data = db.session.scalar(select(Quiz.bank).where(Quiz.id == quiz_id))
+        entry = _Cached(digest, parse_bank(data, f"quiz {quiz_id}", resolved=True))
+        with _cache_lock:
+            if len(_cache) > 256:
+                _cache.clear()
+            _cache[quiz_id] = entry
+    return entry
 
 
 def bank_for(quiz_id: int) -> Bank:
-    """The parsed bank of a Quiz row; rows never change, so each is parsed once per process."""
-    bank = _banks.get(quiz_id)
-    if bank is None:
-        data = db.session.scalar(select(Quiz.bank).where(Quiz.id == quiz_id))
-        if data is None:
-            raise LookupError(f"no quiz {quiz_id}")
-        bank = parse_bank(data, f"quiz {quiz_id}", resolved=True)
-        with _banks_lock:
-            if len(_banks) > 256:
-                _banks.clear()
-            _banks[quiz_id] = bank
-    return bank
+    return cached(quiz_id).bank
 
 
 def question_at(quiz_id: int, index: int) -> Question:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +18,7 @@ from server.extensions import db
 from server.markdown import render_code, render_markdown
 from server.models.base import utcnow
 from server.models.game import Answer, Game, Player
-from server.services.game_banks import bank_for
+from server.services.game_banks import bank_for, cached
 
 TOP_N = 5
 
@@ -39,24 +38,29 @@ def ms_until(moment: datetime | None, now: datetime | None = None) -> int | None
     return max(0, int(((moment - (now or utcnow())).total_seconds()) * 1000))
 
 
-@lru_cache(maxsize=2048)
 def public_question(quiz_id: int, index: int) -> dict[str, Any]:
     """A question as shown before its reveal, with its markdown and code rendered once."""
-    bank = bank_for(quiz_id)
-    question = bank.questions[index]
-    view = question_public(question)
-    view["index"] = index
-    view["count"] = len(bank.questions)
-    view["text_html"] = str(render_markdown(question.text))
-    view["code_html"] = str(render_code(question.code)) if question.code else ""
+    entry = cached(quiz_id)
+    view = entry.views.get(("public", index))
+    if view is None:
+        question = entry.bank.questions[index]
+        view = question_public(question)
+        view["index"] = index
+        view["count"] = len(entry.bank.questions)
+        view["text_html"] = str(render_markdown(question.text))
+        view["code_html"] = str(render_code(question.code)) if question.code else ""
+        entry.views[("public", index)] = view
     return view
 
 
-@lru_cache(maxsize=2048)
 def revealed_question(quiz_id: int, index: int) -> dict[str, Any]:
-    question = bank_for(quiz_id).questions[index]
-    view = question_reveal(question)
-    view["explanation_html"] = str(render_markdown(question.explanation))
+    entry = cached(quiz_id)
+    view = entry.views.get(("reveal", index))
+    if view is None:
+        question = entry.bank.questions[index]
+        view = question_reveal(question)
+        view["explanation_html"] = str(render_markdown(question.explanation))
+        entry.views[("reveal", index)] = view
     return view
 
 

@@ -8,11 +8,13 @@ indexed GROUP BY however many submissions there are.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from flask import current_app
+from sqlalchemy import and_, case, func, select
 
 from server.extensions import db
 from server.models.base import utcnow
@@ -28,6 +30,7 @@ MAX_WEIGHT = 1000.0
 # A trivia answer is worth up to ~1,000 points and an exercise a few: 1,000 trivia points
 # count like 10 exercise points until the instructor says otherwise.
 DEFAULT_TRIVIA_WEIGHT = 0.01
+CACHE_TTL_S = 15.0  # a display name changed without an event shows within this
 
 
 @dataclass
@@ -87,22 +90,81 @@ def set_weights(actor: User, exercises: float, trivia: float) -> Weights:
 
 
 def standings(limit: int | None = None, *, weights_: Weights | None = None) -> list[dict[str, Any]]:
-    """The overall board: weighted best exercise scores plus weighted trivia points."""
-    w = weights_ or weights()
+    """The overall board: weighted best exercise scores plus weighted trivia points.
+
+    The full board is cached per process until something it depends on changes (see _stamp),
+    so a projector and a room of phones polling it cost one aggregate per change.
+    """
+    if weights_ is not None:
+        return _overall(weights_, limit)
+    stamp = _stamp()
+    cache = current_app.extensions.setdefault("adventures.standings", {})
+    hit = cache.get("board")
+    if stamp is None or hit is None or hit[0] != stamp or time.monotonic() - hit[1] > CACHE_TTL_S:
+        hit = (stamp, time.monotonic(), _overall(weights(), None))
+        cache["board"] = hit
+    return hit[2][:limit] if limit else hit[2]
+
+
+def _stamp() -> tuple | None:
+    """One cheap read of everything the overall board depends on; None when it cannot be told.
+
+    Every change that moves the board publishes ("leaderboard", "changed"), so the newest such
+    event in the table log stamps the scores; the exercise catalog, ended games and the weights
+    are stamped directly, in case they change without an event. With the Redis bus there is
+    no table to read, so nothing is cached.
+    """
+    from server.models.bus import BusEvent
+    from server.services.events import TableLog, bus
+
+    if not isinstance(bus().log, TableLog):
+        return None
+    active = Exercise.active.is_(True)
+    ended = Game.phase == "ended"
+    row = db.session.execute(
+        select(
+            select(func.max(BusEvent.id)).where(BusEvent.channel == "leaderboard").scalar_subquery(),
+            select(func.count(Exercise.id)).where(active).scalar_subquery(),
+            select(func.sum(Exercise.points)).where(active).scalar_subquery(),
+            select(func.max(Exercise.updated_at)).scalar_subquery(),
+            select(func.count(Game.id)).where(ended).scalar_subquery(),
+            select(func.max(Game.ended_at)).where(ended).scalar_subquery(),
+            select(BoardWeights.updated_at).where(BoardWeights.id == 1).scalar_subquery(),
+        )
+    ).one()
+    return tuple(row)
+
+
+def _overall(w: Weights, limit: int | None) -> list[dict[str, Any]]:
     tallies: dict[int, _Tally] = {}
     if w.exercises:
-        total = func.sum(BestScore.score)
-        solved = func.sum(case((BestScore.score >= Exercise.points - 1e-9, 1), else_=0))
-        rows = db.session.execute(
-            select(BestScore.user_id, total, func.max(BestScore.reached_at), solved)
-            .join(Exercise, Exercise.id == BestScore.exercise_id)
-            .where(Exercise.active.is_(True))
-            .group_by(BestScore.user_id)
+        catalog = db.session.execute(
+            select(Exercise.id, Exercise.points).where(Exercise.active.is_(True))
         ).all()
-        for user_id, points, reached, n in rows:
-            tally = tallies.setdefault(user_id, _Tally())
-            tally.exercises, tally.solved = float(points or 0), int(n or 0)
-            tally.reach(reached)
+        if catalog:
+            # One pass over BestScore without a join: "solved" compares with each exercise's
+            # points through a CASE over the (few) active exercises.
+            full = case(
+                *[
+                    (and_(BestScore.exercise_id == eid, BestScore.score >= pts - 1e-9), 1)
+                    for eid, pts in catalog
+                ],
+                else_=0,
+            )
+            rows = db.session.execute(
+                select(
+                    BestScore.user_id,
+                    func.sum(BestScore.score),
+                    func.max(BestScore.reached_at),
+                    func.sum(full),
+                )
+                .where(BestScore.exercise_id.in_([eid for eid, _ in catalog]))
+                .group_by(BestScore.user_id)
+            ).all()
+            for user_id, points, reached, n in rows:
+                tally = tallies.setdefault(user_id, _Tally())
+                tally.exercises, tally.solved = float(points or 0), int(n or 0)
+                tally.reach(reached)
     if w.trivia:
         for user_id, (points, reached) in trivia_by_member().items():
             tally = tallies.setdefault(user_id, _Tally())

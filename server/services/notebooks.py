@@ -7,7 +7,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import or_, select
 
-from graders.notebook import NotebookError, grade_notebook, validate_notebook
+from graders.notebook import Limits, NotebookError, expected_values, grade_notebook, reference_keys
+from graders.notebook.read import read_notebook
 from server.extensions import db
 from server.models.base import utcnow
 from server.models.exercise import Exercise
@@ -39,7 +40,7 @@ def submit_notebook(user: User, exercise: Exercise, data: bytes, filename: str) 
             f"A notebook may be at most {limit // (1024 * 1024)} MB; clear its outputs and try again.",
         )
     try:
-        validate_notebook(data, max_bytes=limit)
+        read_notebook(data, Limits(max_bytes=limit))
     except NotebookError as exc:
         raise SubmissionError(getattr(exc, "status", 400), "bad_notebook", str(exc)) from exc
     spec = spec_of(exercise)
@@ -78,20 +79,29 @@ def grade_job(submission_id: int) -> None:
     def progress(cell: int, cells: int) -> None:
         record_progress(submission_id, {"cell": cell, "cells": cells})
 
+    keys = reference_keys(spec)
+    known = {name: reference_values.cached(key) for name, key in keys.items()}
+    known = {name: v for name, v in known.items() if not reference_values.is_missing(v)}
+    runner = reference_values.runner()
     result = grade_notebook(
         spec,
         EXERCISES_DIR / exercise.slug,
         sub.notebook or b"",
-        runner=reference_values.runner(),
-        reference_values=reference_values.Cache(),
+        runner=runner,
+        reference_values=known,
         progress=progress,
     )
-    doc = result.to_json()
+    if len(known) < len(keys):
+        # Keep what this worker computed, so every other worker reads it from the database.
+        values, _errors = expected_values(spec, runner, known)
+        for name, value in values.items():
+            if name not in known:
+                reference_values.store(keys[name], value)
     record_result(
         submission_id,
-        doc,
-        executed_notebook=result.executed_notebook,
-        device=doc.get("device"),
+        result.to_dict(),
+        executed_notebook=result.executed_notebook_bytes(),
+        device=result.device,
     )
 
 

@@ -62,22 +62,3 @@ def compute(key: str, target: str, kwargs: dict[str, Any]) -> Any:
         value = runner().call(target, kwargs)
         store(key, value)
     return value
-
-
-class Cache:
-    """The mapping interface the notebook grader uses to read and keep reference values."""
-
-    def get(self, key: str) -> Any:
-        return cached(key)
-
-    def __contains__(self, key: str) -> bool:
-        return not is_missing(cached(key))
-
-    def __getitem__(self, key: str) -> Any:
-        value = cached(key)
-        if is_missing(value):
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        store(key, value)

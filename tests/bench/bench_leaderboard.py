@@ -166,17 +166,28 @@ def populate(rng: random.Random) -> int:
     return teacher
 
 
-def timed(client, url: str, runs: int) -> tuple[float, float]:
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
+    return statistics.median(samples), samples[max(0, int(round(0.99 * len(samples))) - 1)]
+
+
+def timed(app, client, url: str, runs: int, *, after_change: bool = False) -> tuple[float, float]:
+    """p50/p99 of GET url; after_change publishes a board change before each request first,
+    so the cached standings are recomputed every time (the cost right after a grading)."""
+    from server.services import events
+
     for _ in range(5):  # warm caches and the connection pool
         assert client.get(url).status_code == 200, url
     samples = []
     for _ in range(runs):
+        if after_change:
+            with app.app_context():
+                events.publish("leaderboard", "changed", {"bench": True})
         start = time.perf_counter()
         res = client.get(url)
         samples.append((time.perf_counter() - start) * 1000)
         assert res.status_code == 200, url
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(round(0.99 * len(samples))) - 1)]
+    return percentiles(samples)
 
 
 def bench(name: str, url: str, runs: int) -> list[tuple]:
@@ -196,13 +207,15 @@ def bench(name: str, url: str, runs: int) -> list[tuple]:
     with client.session_transaction() as session:
         session["_user_id"] = str(teacher)
         session["_fresh"] = True
-    for label, path, n in (
-        ("GET /api/leaderboard", "/api/leaderboard", runs),
-        ("GET /leaderboard (page)", "/leaderboard", max(20, runs // 4)),
-        ("GET /instructor/exercises (stats page)", "/instructor/exercises", max(20, runs // 4)),
-        ("GET /api/instructor/exercises", "/api/instructor/exercises", max(20, runs // 4)),
+    few = max(20, runs // 4)
+    for label, path, n, after_change in (
+        ("GET /api/leaderboard", "/api/leaderboard", runs, False),
+        ("GET /api/leaderboard, each after a change", "/api/leaderboard", few, True),
+        ("GET /leaderboard (page, 1,000 rows)", "/leaderboard", few, False),
+        ("GET /instructor/exercises (stats page)", "/instructor/exercises", few, False),
+        ("  the same, each after a change", "/instructor/exercises", few, True),
     ):
-        p50, p99 = timed(client, path, n)
+        p50, p99 = timed(app, client, path, n, after_change=after_change)
         rows.append((name, label, n, p50, p99))
     with app.app_context():
         db.session.remove()
@@ -230,15 +243,15 @@ def main() -> int:
             with psycopg.connect(PG_BASE, autocommit=True) as conn:
                 conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
     print(f"\n{MEMBERS:,} members, {EXERCISES} exercises, {SUBMISSIONS:,} submissions, {GAMES} games\n")
-    print(f"{'database':<11} {'request':<40} {'runs':>5} {'p50 ms':>8} {'p99 ms':>8}  goal")
+    print(f"{'database':<11} {'request':<42} {'runs':>5} {'p50 ms':>8} {'p99 ms':>8}  goal")
     failed = False
     for name, label, n, p50, p99 in results:
         goal = ""
-        if label == "GET /api/leaderboard":
+        if label.startswith("GET /api/leaderboard"):
             ok = p99 <= GOAL_MS
-            failed |= not ok
+            failed |= not ok and label == "GET /api/leaderboard"
             goal = f"p99 <= {GOAL_MS:g} ms: {'ok' if ok else 'MISSED'}"
-        print(f"{name:<11} {label:<40} {n:>5} {p50:>8.1f} {p99:>8.1f}  {goal}")
+        print(f"{name:<11} {label:<42} {n:>5} {p50:>8.1f} {p99:>8.1f}  {goal}")
     return 1 if failed else 0
 
 

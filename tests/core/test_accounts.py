@@ -110,11 +110,14 @@ def test_login_is_rate_limited(make_app):
 def test_users_add_cli(runner, app):
     res = runner.invoke(
         main,
-        args=["users", "add", "erin", "--instructor", "--password-stdin"], input=PASSWORD + "\n"
+        args=["users", "add", "erin", "--instructor", "--password-stdin"],
+        input=PASSWORD + "\n",
     )
     assert res.exit_code == 0, res.output
     assert "instructor 'erin'" in res.output
-    res = runner.invoke(main, args=["users", "add", "erin", "--password-stdin"], input=PASSWORD + "\n")
+    res = runner.invoke(
+        main, args=["users", "add", "erin", "--password-stdin"], input=PASSWORD + "\n"
+    )
     assert res.exit_code != 0 and "taken" in res.output
     res = runner.invoke(main, args=["users", "add", "frank", "--password-stdin"], input="short\n")
     assert res.exit_code != 0 and "at least" in res.output

@@ -1,0 +1,134 @@
+"""Trusted side: compare what the harness reported with the reference values, check by check."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from graders.compare import compare, describe
+from graders.notebook.harness import CheckOutcome
+from graders.notebook.hints import hint_for
+from graders.notebook.result import TestResult
+from graders.spec import CheckSpec, ExerciseSpec
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TRACEBACK_LINES = 12
+NONE_HINT = (
+    "Your function returned None: write your code between `### START CODE HERE ###` and "
+    "`### END CODE HERE ###` and return the result."
+)
+
+
+def points_of(spec: ExerciseSpec) -> dict[str, float]:
+    """Each check's share of the exercise's points, in proportion to its own `points`."""
+    assert spec.notebook is not None
+    checks = spec.notebook.checks
+    total = sum(c.points for c in checks) or 1.0
+    return {c.name: round(spec.points * c.points / total, 6) for c in checks}
+
+
+def trim_traceback(text: str, lines: int = TRACEBACK_LINES) -> str:
+    """The last lines of a traceback, without colour codes or the grader's own frames."""
+    clean = _ANSI.sub("", text or "")
+    kept = [line for line in clean.splitlines() if "/opt/adventures/" not in line]
+    if len(kept) > lines:
+        kept = ["  ..."] + kept[-lines:]
+    return "\n".join(kept)
+
+
+def _call_text(check: CheckSpec) -> str:
+    def show(value: Any) -> str:
+        if isinstance(value, dict) and set(value) == {"$var"}:
+            return str(value["$var"])
+        return describe(value, 60)
+
+    parts = [show(a) for a in check.args] + [f"{k}={show(v)}" for k, v in check.kwargs.items()]
+    return f"{check.function}({', '.join(parts)})"
+
+
+def score_check(
+    check: CheckSpec,
+    max_score: float,
+    outcome: CheckOutcome | None,
+    expected: Any,
+    *,
+    not_run_reason: str,
+) -> TestResult:
+    visible = check.visibility == "visible"
+    head = f"Called {_call_text(check)}." if visible else "Hidden check: its input is not shown."
+
+    def result(status: str, lines: list[str | None]) -> TestResult:
+        text = "\n".join([head, *(line for line in lines if line)])
+        score = max_score if status == "passed" else 0.0
+        return TestResult(
+            check.name, score, max_score, status, text, check.visibility, check.function
+        )  # type: ignore[arg-type]
+
+    if outcome is None:
+        hint = hint_for("TimeoutError", "") if "time" in not_run_reason else None
+        return result("error", [f"Not checked: {not_run_reason}.", hint and f"Hint: {hint}"])
+    if not outcome.ok:
+        hint = hint_for(
+            outcome.error_type, outcome.message, outcome.traceback, function=check.function
+        )
+        if outcome.stage == "lookup":
+            return result("error", [f"{outcome.error_type}: {outcome.message}", f"Hint: {hint}"])
+        if outcome.stage == "setup":
+            return result(
+                "error",
+                [
+                    f"The check's own setup failed ({outcome.error_type}: {outcome.message[:300]}). "
+                    "If your notebook replaces Python or NumPy functions, stop doing that."
+                ],
+            )
+        if outcome.stage == "encode":
+            return result(
+                "failed",
+                [f"The returned value cannot be compared: {outcome.message[:300]}"],
+            )
+        lines: list[str | None] = [
+            f"{check.function} raised {outcome.error_type}: {outcome.message[:500]}"
+        ]
+        if hint:
+            lines.append(f"Hint: {hint}")
+        if visible and outcome.traceback:
+            lines.append("Traceback (last lines):\n" + trim_traceback(outcome.traceback))
+        return result("error", lines)
+    verdict = compare(
+        check.compare,
+        expected,
+        outcome.value,
+        rtol=check.rtol,
+        atol=check.atol,
+        reveal=visible,
+    )
+    if verdict.passed:
+        return result("passed", ["Passed."])
+    lines = [verdict.message]
+    if outcome.value is None:
+        lines.append(f"Hint: {NONE_HINT}")
+    elif check.hint:
+        lines.append(f"Hint: {check.hint}")
+    return result("failed", lines)
+
+
+def score_checks(
+    spec: ExerciseSpec,
+    outcomes: Mapping[str, CheckOutcome],
+    expected: Mapping[str, Any],
+    *,
+    not_run_reason: str,
+) -> list[TestResult]:
+    assert spec.notebook is not None
+    shares = points_of(spec)
+    return [
+        score_check(
+            check,
+            shares[check.name],
+            outcomes.get(check.name),
+            expected.get(check.name),
+            not_run_reason=not_run_reason,
+        )
+        for check in spec.notebook.checks
+    ]
