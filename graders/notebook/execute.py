@@ -21,7 +21,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from graders.notebook.kernel import SandboxKernel
+from graders.notebook.kernel import SandboxKernel, wait_ready
 from graders.notebook.limits import Limits
 
 Progress = Callable[[int, int], None]
@@ -103,6 +103,26 @@ def _error_output(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def _failures(number: int, cell: NotebookNode) -> list[CellFailure]:
+    """The cell's errors, once each; the KeyboardInterrupt our own timeout caused is left out."""
+    found: list[CellFailure] = []
+    names = {str(o.get("ename")) for o in cell.outputs if o.get("output_type") == "error"}
+    for out in cell.outputs:
+        if out.get("output_type") != "error":
+            continue
+        ename = str(out.get("ename", ""))
+        if ename == "KeyboardInterrupt" and "TimeoutError" in names:
+            continue
+        if any(f.ename == ename for f in found):
+            continue
+        found.append(
+            CellFailure(
+                number, ename, str(out.get("evalue", "")), "\n".join(out.get("traceback") or [])
+            )
+        )
+    return found
+
+
 async def _recovered(client: _GradingClient, kernel: SandboxKernel, wait: float) -> bool:
     """After an interrupt: does the kernel answer again within `wait` seconds?"""
     kernel.interrupt()
@@ -133,8 +153,8 @@ async def _run(
     client.kc = kernel.client()
     client.kc.start_channels()
     try:
-        await asyncio.wait_for(client.kc.wait_for_ready(), limits.startup_timeout)
-    except (asyncio.TimeoutError, RuntimeError) as exc:
+        await wait_ready(client.kc, kernel, limits.startup_timeout)
+    except (TimeoutError, RuntimeError) as exc:
         report.kernel_died = True
         report.harness_problem = f"the kernel did not answer: {exc or 'timed out'}"
         return report
@@ -165,9 +185,6 @@ async def _run(
             cell.outputs.append(
                 _error_output("TimeoutError", f"This cell ran for more than {limit} s and was stopped.")
             )
-            report.failures.append(
-                CellFailure(index + 1, "TimeoutError", f"ran for more than {limit} s", "")
-            )
             if not await _recovered(client, kernel, wait=5):
                 report.notes.append(
                     f"Cell {index + 1} ran past its {limit} s and ignored the interrupt, so the "
@@ -175,27 +192,20 @@ async def _run(
                 )
                 kernel.kill()
                 alive = False
+                report.failures.extend(_failures(index + 1, cell))
                 break
         except DeadKernelError:
             report.kernel_died = True
             alive = False
             cell.outputs.append(_error_output("DeadKernelError", "The kernel died in this cell."))
+            report.failures.extend(_failures(index + 1, cell))
             report.notes.append(
                 f"The kernel died while running cell {index + 1} (out of memory, a crash, or "
                 "the process exited); nothing after it ran."
             )
             break
         report.cells_run = number
-        for out in cell.outputs:
-            if out.get("output_type") == "error":
-                report.failures.append(
-                    CellFailure(
-                        index + 1,
-                        str(out.get("ename", "")),
-                        str(out.get("evalue", "")),
-                        "\n".join(out.get("traceback") or []),
-                    )
-                )
+        report.failures.extend(_failures(index + 1, cell))
     if alive:
         await _run_harness(client, kernel, nb, harness, limits, report)
     report.output_truncated = client.truncated
@@ -213,7 +223,7 @@ async def _run_harness(
 ) -> None:
     cell = nbformat.v4.new_code_cell(harness)
     nb.cells.append(cell)
-    client.current_timeout = max(1, int(limits.harness_timeout))
+    client.current_timeout = max(1, int(limits.harness_timeout or 60))
     try:
         await client.async_execute_cell(cell, len(nb.cells) - 1, store_history=False)
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]

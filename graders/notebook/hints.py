@@ -70,7 +70,8 @@ RULES: tuple[Rule, ...] = (
         "`fit`, `evaluate` and `predict` accept generators and datasets directly.",
     ),
     _rule(
-        r"unexpected keyword argument 'lr'|Unrecognized keyword arguments[^\n]*'lr'|argument: lr\b",
+        r"unexpected keyword argument 'lr'|Unrecognized keyword arguments[^\n]*'lr'|"
+        r"not recognized: \{[^}]*'lr'",
         "Keras 3 optimizers take `learning_rate=`, not `lr=`.",
     ),
     _rule(

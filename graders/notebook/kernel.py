@@ -17,7 +17,10 @@ import secrets
 import shutil
 import signal
 import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import zmq
@@ -43,7 +46,7 @@ def kernel_env(python: str, gpu: bool) -> dict[str, str]:
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "TF_CPP_MIN_LOG_LEVEL": "3",  # C++ log noise; Python errors still surface
         "MPLBACKEND": "Agg",
         "JUPYTER_PLATFORM_DIRS": "1",
         "IPYTHONDIR": f"{_zygote.HOME}/.ipython",
@@ -71,15 +74,20 @@ class _Client(AsyncKernelClient):
 
 
 class SandboxKernel:
-    """A kernel forked for one run: start it, talk to it, interrupt or kill it, read its result."""
+    """A kernel forked for one run: spawn, assign, talk to it, interrupt or kill it, read its result.
 
-    def __init__(self, slot: Slot, *, data: str | None, limits: Limits, seed: int = 0) -> None:
+    Spawning (fork, namespaces, ipykernel start: about 0.3 s) needs no run; the
+    slot keeps one spawned kernel in reserve (`take_kernel`), so a submission
+    only pays for `assign` (bind ./data, lower the rlimits: milliseconds).
+    """
+
+    def __init__(self, slot: Slot, limits: Limits, *, seed: int = 0) -> None:
         if slot.zygote is None:
             raise SandboxError("the slot has no running sandbox")
         self.slot = slot
         self.zygote = slot.zygote
-        self.data = data
         self.limits = limits
+        self.spawn_key = limits.spawn_limits()
         self.seed = seed
         self.run, self.run_dir = slot.new_run_dir()
         self.key = secrets.token_hex(32)
@@ -97,18 +105,23 @@ class SandboxKernel:
             "kernel_name": "python3",
         }
 
-    def start(self) -> None:
+    def spawn(self) -> None:
         connection = self.run_dir / _zygote.CONNECTION_FILE
         connection.write_text(json.dumps(self._info(f"{_zygote.KERNEL_DIR}/k")))
         connection.chmod(0o644)
         self.pid = self.zygote.spawn(
             self.run,
-            data=self.data,
-            limits=self.limits.kernel_limits(),
+            limits=self.spawn_key,
             env=kernel_env(self.zygote.config.python, self.zygote.config.gpu),
             seed=self.seed,
             timeout=self.limits.startup_timeout,
         )
+
+    def assign(self, data: str | None, limits: Limits) -> None:
+        self.zygote.assign(
+            self.run, data=data, limits=limits.run_limits(), timeout=limits.startup_timeout
+        )
+        self.limits = limits
 
     def client(self) -> _Client:
         if self.context is None:
@@ -130,11 +143,11 @@ class SandboxKernel:
     def interrupt(self) -> None:
         self.zygote.signal(self.run, signal.SIGINT)
 
-    def kill(self) -> None:
+    def kill(self, *, wait: bool = True) -> None:
         """SIGKILL the kernel, PID 1 of its namespace, and so everything it started."""
         if self.pid is not None and not self.zygote.exited(self.run):
             self.zygote.kill(self.run)
-            if not self.zygote.wait_exit(self.run, 10):
+            if wait and not self.zygote.wait_exit(self.run, 10):
                 self.zygote.close()  # the sandbox does not answer: take it all down
 
     def read_result(self) -> bytes:
@@ -158,15 +171,17 @@ class SandboxKernel:
         finally:
             os.close(fd)
 
-    def close(self) -> None:
-        self.kill()
+    def close(self, *, wait: bool = True) -> None:
+        """Kill the kernel and drop its run folder; wait=False leaves the reaping to the zygote."""
+        self.kill(wait=wait)
         for kc in self._clients:
             with contextlib.suppress(Exception):
                 kc.stop_channels()
         if self.context is not None:
             self.context.destroy(linger=0)
             self.context = None
-        self.zygote.forget(self.run)
+        if wait:
+            self.zygote.forget(self.run)
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
@@ -193,3 +208,77 @@ class KernelManagerView:
 
     async def cleanup_resources(self, restart: bool = False) -> None:
         return None
+
+
+_spares = ThreadPoolExecutor(max_workers=2, thread_name_prefix="spare-kernel")
+
+
+def _spawned(slot: Slot, limits: Limits) -> SandboxKernel:
+    kernel = SandboxKernel(slot, limits)
+    try:
+        kernel.spawn()
+    except BaseException:
+        kernel.close()
+        raise
+    return kernel
+
+
+def take_kernel(slot: Slot, data: str | None, limits: Limits) -> SandboxKernel:
+    """A kernel for this run: the slot's spare when it fits, else a fresh one.
+
+    Either way the next spare starts spawning at once, overlapping this run.
+    """
+    kernel: SandboxKernel | None = None
+    spare, slot.spare = slot.spare, None
+    if spare is not None:
+        try:
+            candidate = spare.result(timeout=limits.startup_timeout)
+        except Exception:  # noqa: BLE001 - a failed spare is replaced by a fresh spawn
+            candidate = None
+        if candidate is not None:
+            fits = candidate.zygote is slot.zygote and candidate.spawn_key == limits.spawn_limits()
+            if fits and candidate.is_alive():
+                kernel = candidate
+            else:
+                candidate.close(wait=False)
+    if kernel is None:
+        kernel = _spawned(slot, limits)
+    try:
+        kernel.assign(data, limits)
+    except BaseException:
+        kernel.close(wait=False)
+        raise
+    slot.spare = _spares.submit(_spawned, slot, limits)
+    return kernel
+
+
+async def wait_ready(kc: AsyncKernelClient, kernel: SandboxKernel, timeout: float) -> None:
+    """The kernel answers on shell and we are subscribed to its output.
+
+    ipykernel's XPUB socket greets each new subscriber with `iopub_welcome`, so
+    there is no need for jupyter_client's guess-and-retry (0.2 s per try).
+    """
+    deadline = time.monotonic() + timeout
+    welcomed = False
+    while not welcomed:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the kernel did not connect its output channel")
+        try:
+            await kc.iopub_channel.get_msg(timeout=min(left, 1.0))
+            welcomed = True
+        except Empty:
+            if not kernel.is_alive():
+                raise RuntimeError("the kernel died before it was ready") from None
+            if time.monotonic() > deadline - timeout + 2:  # no welcome: an older ipykernel
+                await kc.wait_for_ready(timeout=max(1.0, deadline - time.monotonic()))
+                return
+    msg_id = kc.kernel_info()
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            msg = await kc.shell_channel.get_msg(timeout=left)
+        except Empty:
+            break
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return
+    raise TimeoutError("the kernel did not answer kernel_info")

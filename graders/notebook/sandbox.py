@@ -332,7 +332,7 @@ class Zygote:
                 if kind == "ready":
                     self._ready = True
                     self.info = event
-                elif kind in ("spawned", "failed", "exit"):
+                elif kind in ("spawned", "assigned", "failed", "exit"):
                     self._events.setdefault(str(event.get("run")), {})[kind] = event
                 self._cond.notify_all()
         with self._cond:
@@ -363,45 +363,45 @@ class Zygote:
             except OSError as exc:
                 raise SandboxError(f"lost the sandbox: {exc}") from None
 
+    def _wait_event(self, run: str, kinds: tuple[str, ...], timeout: float) -> dict[str, Any]:
+        with self._cond:
+            self._cond.wait_for(
+                lambda: any(k in self._events.get(run, {}) for k in kinds) or not self.alive,
+                timeout,
+            )
+            return dict(self._events.get(run, {}))
+
     def spawn(
-        self,
-        run: str,
-        *,
-        data: str | None,
-        limits: dict[str, int],
-        env: dict[str, str],
-        seed: int,
-        timeout: float,
+        self, run: str, *, limits: dict[str, int], env: dict[str, str], seed: int, timeout: float
     ) -> int:
         """Fork a kernel for run; returns its pid (in the sandbox) once its sockets exist."""
         limits = dict(limits)
         if self.uid is None and "nproc" in limits:
             limits["nproc"] += _processes_of(os.getuid())  # RLIMIT_NPROC counts all of ours
-        self._send(
-            {
-                "op": "spawn",
-                "run": run,
-                "data": data,
-                "limits": limits,
-                "env": env,
-                "seed": seed,
-                "gpu": self.config.gpu,
-            }
-        )
-        with self._cond:
-            self._cond.wait_for(
-                lambda: "spawned" in self._events.get(run, {})
-                or "failed" in self._events.get(run, {})
-                or not self.alive,
-                timeout,
-            )
-            events = self._events.get(run, {})
+        command = {"op": "spawn", "run": run, "limits": limits, "env": env, "seed": seed}
+        self._send({**command, "gpu": self.config.gpu})
+        events = self._wait_event(run, ("spawned", "failed"), timeout)
         if "spawned" in events:
             return int(events["spawned"]["pid"])
         if "failed" in events:
             raise SandboxError(f"the kernel did not start: {events['failed'].get('error')}")
         self.close()
         raise SandboxError("the kernel did not start in time: " + self.stderr_tail())
+
+    def assign(self, run: str, *, data: str | None, limits: dict[str, int], timeout: float) -> None:
+        """Give a spawned kernel its run: ./data of that exercise and the run's rlimits."""
+        if self.uid is None and "nproc" in limits:
+            limits = {**limits, "nproc": limits["nproc"] + _processes_of(os.getuid())}
+        self._send({"op": "assign", "run": run, "data": data, "limits": limits})
+        events = self._wait_event(run, ("assigned", "failed", "exit"), timeout)
+        if "assigned" in events:
+            return
+        if "failed" in events:
+            raise SandboxError(str(events["failed"].get("error")))
+        if "exit" in events:
+            raise SandboxError("the kernel exited before its run started")
+        self.close()
+        raise SandboxError("the sandbox did not answer: " + self.stderr_tail())
 
     def signal(self, run: str, signum: int) -> None:
         with contextlib.suppress(SandboxError):
@@ -460,6 +460,7 @@ class Slot:
     stage_dir: Path
     lock_fd: int
     zygote: Zygote | None = None
+    spare: Any = None  # a Future of a spawned, unassigned kernel (graders.notebook.kernel)
 
     def new_run_dir(self) -> tuple[str, Path]:
         run = secrets.token_hex(12)
@@ -552,6 +553,10 @@ class SandboxPool:
     def close(self) -> None:
         with self._cond:
             for slot in self._all:
+                if slot.spare is not None:
+                    with contextlib.suppress(Exception):
+                        slot.spare.result(timeout=60)
+                    slot.spare = None
                 if slot.zygote is not None:
                     slot.zygote.close()
                     slot.zygote = None

@@ -15,7 +15,7 @@ from graders.spec import CheckSpec, ExerciseSpec
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 TRACEBACK_LINES = 12
 NONE_HINT = (
-    "Your function returned None: write your code between `### START CODE HERE ###` and "
+    "Your function returned None (the starter's placeholder): write your code between `### START CODE HERE ###` and "
     "`### END CODE HERE ###` and return the result."
 )
 
@@ -35,6 +35,13 @@ def trim_traceback(text: str, lines: int = TRACEBACK_LINES) -> str:
     if len(kept) > lines:
         kept = ["  ..."] + kept[-lines:]
     return "\n".join(kept)
+
+
+def _placeholder(value: Any) -> bool:
+    """None, or a tuple/list of Nones: what the starter's placeholders return."""
+    if value is None:
+        return True
+    return isinstance(value, (tuple, list)) and bool(value) and all(v is None for v in value)
 
 
 def _call_text(check: CheckSpec) -> str:
@@ -95,18 +102,21 @@ def score_check(
         if visible and outcome.traceback:
             lines.append("Traceback (last lines):\n" + trim_traceback(outcome.traceback))
         return result("error", lines)
-    verdict = compare(
-        check.compare,
-        expected,
-        outcome.value,
-        rtol=check.rtol,
-        atol=check.atol,
-        reveal=visible,
-    )
+    try:
+        verdict = compare(
+            check.compare,
+            expected,
+            outcome.value,
+            rtol=check.rtol,
+            atol=check.atol,
+            reveal=visible,
+        )
+    except (ValueError, TypeError) as exc:  # the reference value does not suit the comparison
+        return result("error", [f"The grader could not compare the values (our problem): {exc}"])
     if verdict.passed:
         return result("passed", ["Passed."])
     lines = [verdict.message]
-    if outcome.value is None:
+    if _placeholder(outcome.value):
         lines.append(f"Hint: {NONE_HINT}")
     elif check.hint:
         lines.append(f"Hint: {check.hint}")
@@ -122,13 +132,28 @@ def score_checks(
 ) -> list[TestResult]:
     assert spec.notebook is not None
     shares = points_of(spec)
-    return [
-        score_check(
-            check,
-            shares[check.name],
-            outcomes.get(check.name),
-            expected.get(check.name),
-            not_run_reason=not_run_reason,
+    tests = []
+    for check in spec.notebook.checks:
+        if check.name not in expected:
+            tests.append(
+                TestResult(
+                    check.name,
+                    0.0,
+                    shares[check.name],
+                    "error",
+                    "The grader could not compute the expected value (our problem, not yours).",
+                    check.visibility,
+                    check.function,
+                )
+            )
+            continue
+        tests.append(
+            score_check(
+                check,
+                shares[check.name],
+                outcomes.get(check.name),
+                expected[check.name],
+                not_run_reason=not_run_reason,
+            )
         )
-        for check in spec.notebook.checks
-    ]
+    return tests

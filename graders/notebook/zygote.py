@@ -22,9 +22,11 @@ host copies this file and graders/codec.py into the sandbox
 (graders/notebook/sandbox.py). Protocol: one JSON object per line, commands on
 stdin, events on stdout:
 
-  {"op": "spawn", "run": ID, "data": SLUG|null, "limits": {...}, "env": {...},
-   "seed": 0, "gpu": false}  -> {"event": "spawned", "run": ID, "pid": N}
+  {"op": "spawn", "run": ID, "limits": {...}, "env": {...}, "seed": 0, "gpu": false}
+                              -> {"event": "spawned", "run": ID, "pid": N}
                               or {"event": "failed", "run": ID, "error": "..."}
+  {"op": "assign", "run": ID, "data": SLUG|null, "limits": {...}}
+                              -> {"event": "assigned", "run": ID} (or "failed")
   {"op": "signal", "run": ID, "signal": 2}
   {"op": "kill", "run": ID}
   (any time)                  -> {"event": "exit", "run": ID, "status": N}
@@ -113,24 +115,25 @@ def _tmpfs(target, size_mb, mode):
 # --- the kernel's world (runs in the forked child, before member code) -------------
 
 
-def _private_world(run, data_slug, limits):
+def _private_world(run, limits):
     """New namespaces and fresh writable places; called in the child, still privileged."""
     flags = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWNET | _CLONE_NEWUTS
     _check(_libc.unshare(flags), "unshare")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     _mount(None, "/dev", None, _locked_flags("/dev") | _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
     _tmpfs("/dev/shm", limits.get("shm_mb", 64), "1777")
+    _mount("devpts", "/dev/pts", "devpts", _MS_NOSUID | _MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
     _tmpfs("/tmp", limits.get("tmp_mb", 256), "1777")
     _tmpfs("/home", limits.get("home_mb", 256), "0755")
     os.makedirs(WORK + "/data")
     _mount(f"{RUNS_DIR}/{run}", KERNEL_DIR, None, _MS_BIND)  # sealed read-only once ready
     _mount(f"{RUNS_DIR}/{run}", RESULT_DIR, None, _MS_BIND)  # gone before member code runs
-    if data_slug:
-        _bind_ro(f"{DATA_ROOT}/{data_slug}", WORK + "/data")
-    else:
-        _remount_ro_dir(WORK + "/data")
-    for hidden in (DATA_ROOT, RUNS_DIR):  # nothing of other exercises or runs stays visible
-        _mount("tmpfs", hidden, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=0555")
+    _hide(RUNS_DIR)  # nothing of other runs stays visible
+    # DATA_ROOT stays until the kernel is assigned an exercise (_assign), then it is hidden too.
+
+
+def _hide(path):
+    _mount("tmpfs", path, "tmpfs", _MS_NOSUID | _MS_NODEV | _MS_RDONLY, "size=4k,mode=0555")
 
 
 def _remount_ro_dir(path):
@@ -372,6 +375,7 @@ def _start_kernel(cmd, status_fd):
         0o600,
     )
     _check(_libc.umount2(RESULT_DIR.encode(), _MNT_DETACH), f"umount {RESULT_DIR}")
+    _hide(RESULT_DIR)  # what lies under it is the sandbox's, shared by every kernel
     limits = cmd.get("limits") or {}
     _set_limits(limits)
     _drop_capabilities()
@@ -415,7 +419,7 @@ def _start_kernel(cmd, status_fd):
 
 def _spawn_child(cmd, status_fd):
     """The first fork: make the private world, fork PID 1 (the kernel), report its pid, exit."""
-    _private_world(cmd["run"], cmd.get("data"), cmd.get("limits") or {})
+    _private_world(cmd["run"], cmd.get("limits") or {})
     pid = os.fork()
     if pid == 0:
         try:
@@ -427,13 +431,11 @@ def _spawn_child(cmd, status_fd):
     os._exit(0)
 
 
-def _seal(pid):
-    """Make /run/kernel read-only in the kernel's mount namespace, now its sockets exist.
+def _in_kernel_namespace(pid, work):
+    """Run work() in a short-lived child of ours that has entered the kernel's mount namespace.
 
-    The kernel has no capabilities left, so a short-lived child of ours enters
-    its mount namespace and remounts it. Afterwards member code can create,
-    replace or symlink nothing in the folder the host reads. Returns None or
-    the reason it failed.
+    The kernel has no capabilities left; we still have them in the sandbox's
+    user namespace. Returns None, or the reason it failed.
     """
     read_fd, write_fd = os.pipe()
     helper = os.fork()
@@ -442,7 +444,7 @@ def _seal(pid):
         try:
             fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
             _check(_libc.setns(fd, _CLONE_NEWNS), "setns")
-            _remount_ro(KERNEL_DIR)
+            work()
             os._exit(0)
         except BaseException as exc:  # noqa: BLE001
             _report(write_fd, f"{type(exc).__name__}: {exc}")
@@ -454,6 +456,41 @@ def _seal(pid):
     os.close(read_fd)
     _, status = os.waitpid(helper, 0)
     return None if status == 0 else message.decode("utf-8", "replace").strip() or "failed"
+
+
+def _seal(pid):
+    """/run/kernel read-only for the kernel, now its sockets exist: member code can then
+    create, replace or symlink nothing in the folder the host reads."""
+    return _in_kernel_namespace(pid, lambda: _remount_ro(KERNEL_DIR))
+
+
+_ASSIGNED_LIMITS = (
+    ("RLIMIT_AS", "memory_bytes", 0),
+    ("RLIMIT_CPU", "cpu_seconds", 5),
+    ("RLIMIT_NPROC", "nproc", 0),
+    ("RLIMIT_FSIZE", "fsize_bytes", 0),
+    ("RLIMIT_NOFILE", "nofile", 0),
+)
+
+
+def _assign(pid, data_slug, limits):
+    """Give a waiting kernel its run: its exercise's data at ./data, other data hidden, and
+    this run's limits (prlimit can only lower what the spawn set)."""
+    import resource
+
+    for name, key, extra in _ASSIGNED_LIMITS:
+        if limits.get(key) is not None:
+            value = int(limits[key])
+            resource.prlimit(pid, getattr(resource, name), (value, value + extra))
+
+    def mounts():
+        if data_slug:
+            _bind_ro(f"{DATA_ROOT}/{data_slug}", WORK + "/data")
+        else:
+            _remount_ro_dir(WORK + "/data")
+        _hide(DATA_ROOT)
+
+    return _in_kernel_namespace(pid, mounts)
 
 
 def _report(fd, text):
@@ -535,6 +572,20 @@ class Server:
         except ProcessLookupError:
             pass
 
+    def assign(self, cmd):
+        run = cmd["run"]
+        pid = self.runs.get(run)
+        problem = "no such kernel" if pid is None else None
+        if problem is None:
+            try:
+                problem = _assign(pid, cmd.get("data"), cmd.get("limits") or {})
+            except (OSError, ValueError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+        if problem:
+            self.emit(event="failed", run=run, error=f"could not assign the kernel: {problem}")
+        else:
+            self.emit(event="assigned", run=run)
+
     def signal(self, cmd):
         pid = self.runs.get(cmd["run"])
         if pid is not None:
@@ -587,6 +638,8 @@ class Server:
         op = cmd.get("op")
         if op == "spawn":
             self.spawn(cmd)
+        elif op == "assign":
+            self.assign(cmd)
         elif op == "signal":
             self.signal(cmd)
         elif op == "kill":

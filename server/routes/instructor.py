@@ -477,7 +477,10 @@ def override_form(submission_id: int):
     try:
         score = float(request.form.get("score", ""))
         override(
-            current_user, instructor.get_submission(submission_id), score, request.form.get("comment", "")
+            current_user,
+            instructor.get_submission(submission_id),
+            score,
+            request.form.get("comment", ""),
         )
         flash(f"Score set to {score:g}; the change is in the audit log.", "success")
     except ValueError as exc:

@@ -144,7 +144,11 @@ def _boards() -> dict[str, Any]:
     return {
         "overall": url_for("leaderboard.page"),
         "exercises": [
-            {"slug": e.slug, "title": e.title, "url": url_for("leaderboard.exercise_page", slug=e.slug)}
+            {
+                "slug": e.slug,
+                "title": e.title,
+                "url": url_for("leaderboard.exercise_page", slug=e.slug),
+            }
             for e in catalog.active_exercises()
         ],
         "meetups": [

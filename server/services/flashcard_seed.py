@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from graders import trivia
 from server.config import REPO_ROOT
@@ -134,7 +135,7 @@ def question_content(bank: trivia.Bank, question: trivia.Question) -> CardConten
 
 
 def question_card(quiz_slug: str, question_id: str) -> CardContent | None:
-    """One question as a card: from its bank deck when seeded, else from the bank file."""
+    """One question as a card: from its bank deck when built, else from the bank itself."""
     row = db.session.scalar(
         select(Card)
         .join(Deck, Deck.id == Card.deck_id)
@@ -268,16 +269,19 @@ def refresh_bank_decks(*, force: bool = False) -> DeckReport:
     report = DeckReport()
     sources = bank_sources()
     decks = {d.key: d for d in db.session.scalars(select(Deck).where(Deck.kind == "bank"))}
-    for slug, (bank, revision) in sources.items():
-        deck = decks.pop(f"bank:{slug}", None)
-        if force or deck is None or deck.revision != revision or deck.retired:
-            _bank_deck(bank, revision, report)
-    for deck in decks.values():
-        if not deck.retired:
-            deck.retired = True
-            _refresh(deck, {}, report)
-    if report.decks or report.retired:
-        db.session.commit()
+    try:
+        for slug, (bank, revision) in sources.items():
+            deck = decks.pop(f"bank:{slug}", None)
+            if force or deck is None or deck.revision != revision or deck.retired:
+                _bank_deck(bank, revision, report)
+        for deck in decks.values():
+            if not deck.retired:
+                deck.retired = True
+                _refresh(deck, {}, report)
+        if report.decks or report.retired:
+            db.session.commit()
+    except IntegrityError:  # a parallel request refreshed the same deck first
+        db.session.rollback()
     return report
 
 

@@ -95,24 +95,25 @@ def split_answers(question, rows) -> list[dict[str, Any]]:
 # ---- standings ---------------------------------------------------------------
 
 
-def standings(game_id: int) -> list[dict[str, Any]]:
-    """Active players by score, with competition ranks (1, 1, 3) and the rank before the last reveal."""
-    rows = db.session.execute(
+def standings(game_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """Active players by score, with competition ranks (1, 1, 3) and the rank before the last reveal.
+
+    With `limit`, only the first rows: their ranks are still right, as every
+    higher score is among them.
+    """
+    query = (
         select(
-            Player.id,
-            Player.nickname,
-            Player.score,
-            Player.correct,
-            Player.prev_rank,
-            Player.streak,
+            Player.id, Player.nickname, Player.score, Player.correct, Player.prev_rank, Player.streak
         )
         .where(Player.game_id == game_id, Player.kicked.is_(False))
         .order_by(Player.score.desc(), Player.id)
-    ).all()
+    )
+    if limit is not None:
+        query = query.limit(limit)
     out: list[dict[str, Any]] = []
     rank = 0
     last_score = None
-    for i, r in enumerate(rows, start=1):
+    for i, r in enumerate(db.session.execute(query).all(), start=1):
         if r.score != last_score:
             rank, last_score = i, r.score
         out.append(
@@ -226,8 +227,8 @@ def base_state(game: Game) -> dict[str, Any]:
         state["answered"] = answered
     if game.mode == "self" and game.phase == "running":
         state["window_remaining_ms"] = ms_until(game.ends_at, now)
-    board = standings(game.id)
-    state["top"] = board[:TOP_N]
+    board = standings(game.id, limit=TOP_N)  # not the whole list: every phone gets this
+    state["top"] = board
     if game.phase == "ended":
         state["podium"] = board[:3]
     return state

@@ -309,7 +309,7 @@ def reveal(game: Game) -> Game:
     results = game_scoring.settle_question(game, index)
     db.session.commit()
     dist, answered = game_views.distribution(game, index)
-    board = game_views.standings(game.id)
+    board = game_views.standings(game.id, limit=game_views.TOP_N)
     _broadcast(
         game.id,
         "reveal",
@@ -321,8 +321,8 @@ def reveal(game: Game) -> Game:
             "reveal": game_views.revealed_question(game.quiz_id, index),
             "distribution": dist,
             "answered": answered,
-            "player_count": len(board),
-            "top": board[: game_views.TOP_N],
+            "player_count": len(results),
+            "top": board,
             "results": results,
         },
     )
@@ -344,7 +344,7 @@ def next_step(game: Game) -> Game:
     if game.phase == "reveal":
         seq = _transition(game, phase="standings")
         db.session.commit()
-        board = game_views.standings(game.id)
+        board = game_views.standings(game.id, limit=game_views.TOP_N)
         _broadcast(
             game.id,
             "standings",
@@ -352,7 +352,7 @@ def next_step(game: Game) -> Game:
                 "seq": seq,
                 "phase": "standings",
                 "question_index": game.question_index,
-                "top": board[: game_views.TOP_N],
+                "top": board,
                 "last": game.question_index + 1 >= _count(game),
             },
         )
@@ -385,7 +385,7 @@ def end(game: Game) -> Game:
         _uncount(game.id, game.question_index)
     results = game_scoring.final_ranks(game)
     db.session.commit()
-    board = game_views.standings(game.id)
+    board = game_views.standings(game.id, limit=10)
     _broadcast(
         game.id,
         "ended",
@@ -393,8 +393,8 @@ def end(game: Game) -> Game:
             "seq": seq,
             "phase": "ended",
             "podium": board[:3],
-            "top": board[:10],
-            "player_count": len(board),
+            "top": board,
+            "player_count": len(results),
             "results": results,
         },
     )

@@ -209,7 +209,13 @@ def set_role(actor: User, user: User, role: str) -> User:
             )
     before = user.role
     user.role = role
-    audit(actor, "role", "user", user.id, detail={"from": before, "to": role, "username": user.username})
+    audit(
+        actor,
+        "role",
+        "user",
+        user.id,
+        detail={"from": before, "to": role, "username": user.username},
+    )
     db.session.commit()
     return user
 

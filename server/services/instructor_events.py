@@ -82,7 +82,9 @@ def save_event(
         raise EventError(400, "bad_request", "ends_at: the event must end after it starts.")
     for name, value in (("exercise_weight", exercise_weight), ("trivia_weight", trivia_weight)):
         if not (0 <= value <= leaderboard.MAX_WEIGHT):
-            raise EventError(400, "bad_request", f"{name}: between 0 and {leaderboard.MAX_WEIGHT:g}.")
+            raise EventError(
+                400, "bad_request", f"{name}: between 0 and {leaderboard.MAX_WEIGHT:g}."
+            )
     found = dict(
         db.session.execute(
             select(Exercise.slug, Exercise.id).where(Exercise.slug.in_(exercises or [""]))

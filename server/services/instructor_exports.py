@@ -49,9 +49,25 @@ def gradebook_csv() -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(
-        ["username", "display_name", *[e.slug for e in exercises], "exercise_total", "trivia", "overall", "rank"]
+        [
+            "username",
+            "display_name",
+            *[e.slug for e in exercises],
+            "exercise_total",
+            "trivia",
+            "overall",
+            "rank",
+        ]
     )
-    max_row = ["", "(max points)", *[_number(e.points) for e in exercises], _number(sum(e.points for e in exercises)), "", "", ""]
+    max_row = [
+        "",
+        "(max points)",
+        *[_number(e.points) for e in exercises],
+        _number(sum(e.points for e in exercises)),
+        "",
+        "",
+        "",
+    ]
     writer.writerow(max_row)
     for user in users:
         scores = [best.get((user.id, e.id)) for e in exercises]

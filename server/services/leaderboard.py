@@ -8,13 +8,15 @@ indexed GROUP BY however many submissions there are.
 
 from __future__ import annotations
 
+import json
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 
 from server.extensions import db
 from server.models.base import utcnow
@@ -31,6 +33,7 @@ MAX_WEIGHT = 1000.0
 # count like 10 exercise points until the instructor says otherwise.
 DEFAULT_TRIVIA_WEIGHT = 0.01
 CACHE_TTL_S = 15.0  # a display name changed without an event shows within this
+CATCH_UP_MAX = 200  # more board events than this since the cache: recompute it all
 
 
 @dataclass
@@ -44,14 +47,35 @@ class Weights:
 
 @dataclass
 class _Tally:
+    """One member's part of a board; the two reach times are kept apart so either can change."""
+
     exercises: float = 0.0
     trivia: float = 0.0
     solved: int = 0
-    reached_at: datetime | None = None
+    exercises_at: datetime | None = None
+    trivia_at: datetime | None = None
+
+    @property
+    def reached_at(self) -> datetime | None:
+        times = [t for t in (self.exercises_at, self.trivia_at) if t is not None]
+        return max(times) if times else None
 
     def reach(self, when: datetime | None) -> None:
-        if when is not None and (self.reached_at is None or when > self.reached_at):
-            self.reached_at = when
+        if when is not None and (self.exercises_at is None or when > self.exercises_at):
+            self.exercises_at = when
+
+
+@dataclass
+class _Board:
+    """The cached overall board of one process, and what it was computed from."""
+
+    rest: tuple  # the stamp without the event id: catalog, games, weights
+    event_id: Any
+    made: float
+    weights: Weights
+    tallies: dict[int, _Tally]
+    names: dict[int, tuple[str, str]]
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ---- weights -------------------------------------------------------------------
@@ -92,18 +116,29 @@ def set_weights(actor: User, exercises: float, trivia: float) -> Weights:
 def standings(limit: int | None = None, *, weights_: Weights | None = None) -> list[dict[str, Any]]:
     """The overall board: weighted best exercise scores plus weighted trivia points.
 
-    The full board is cached per process until something it depends on changes (see _stamp),
-    so a projector and a room of phones polling it cost one aggregate per change.
+    Cached per process: reading it costs one small stamp query (see _stamp). After a graded
+    submission only that member's total is recomputed (the bus event names them), so the
+    board stays cheap however many screens show it. The rows returned are shared: read only.
     """
     if weights_ is not None:
-        return _overall(weights_, limit)
+        return _rows(_all_tallies(weights_), _names(None), weights_, limit)
     stamp = _stamp()
-    cache = current_app.extensions.setdefault("adventures.standings", {})
-    hit = cache.get("board")
-    if stamp is None or hit is None or hit[0] != stamp or time.monotonic() - hit[1] > CACHE_TTL_S:
-        hit = (stamp, time.monotonic(), _overall(weights(), None))
-        cache["board"] = hit
-    return hit[2][:limit] if limit else hit[2]
+    if stamp is None:
+        w = weights()
+        return _rows(_all_tallies(w), _names(None), w, limit)
+    state = current_app.extensions.setdefault("adventures.standings", {"lock": threading.Lock()})
+    with state["lock"]:
+        board = state.get("board")
+        fresh = board is not None and board.rest == stamp[1:]
+        fresh = fresh and time.monotonic() - board.made <= CACHE_TTL_S
+        if fresh and board.event_id != stamp[0]:
+            fresh = _catch_up(board, stamp[0])
+        if not fresh:
+            w = weights()
+            board = _Board(stamp[1:], stamp[0], time.monotonic(), w, _all_tallies(w), _names(None))
+            board.rows = _rows(board.tallies, board.names, w, None)
+            state["board"] = board
+    return board.rows[:limit] if limit else board.rows
 
 
 def _stamp() -> tuple | None:
@@ -123,7 +158,9 @@ def _stamp() -> tuple | None:
     ended = Game.phase == "ended"
     row = db.session.execute(
         select(
-            select(func.max(BusEvent.id)).where(BusEvent.channel == "leaderboard").scalar_subquery(),
+            select(func.max(BusEvent.id))
+            .where(BusEvent.channel == "leaderboard")
+            .scalar_subquery(),
             select(func.count(Exercise.id)).where(active).scalar_subquery(),
             select(func.sum(Exercise.points)).where(active).scalar_subquery(),
             select(func.max(Exercise.updated_at)).scalar_subquery(),
@@ -135,42 +172,67 @@ def _stamp() -> tuple | None:
     return tuple(row)
 
 
-def _overall(w: Weights, limit: int | None) -> list[dict[str, Any]]:
+def _catch_up(board: _Board, upto: Any) -> bool:
+    """Apply the board events since the cached one; False when a full recompute is needed."""
+    from server.models.bus import BusEvent
+
+    if board.event_id is None or upto is None:
+        return False
+    rows = db.session.scalars(
+        select(BusEvent.data)
+        .where(BusEvent.channel == "leaderboard", BusEvent.id > board.event_id, BusEvent.id <= upto)
+        .order_by(BusEvent.id)
+        .limit(CATCH_UP_MAX + 1)
+    ).all()
+    if len(rows) > CATCH_UP_MAX:
+        return False
+    members: set[int] = set()
+    for raw in rows:
+        data = json.loads(raw)
+        if isinstance(data.get("user_id"), int) and "exercise_id" in data:
+            members.add(data["user_id"])
+        elif set(data) != {"event_id"}:  # a meetup event's change leaves the overall board be
+            return False
+    if members and board.weights.exercises:
+        totals = _exercise_totals(sorted(members))
+        for uid in members:
+            tally = board.tallies.setdefault(uid, _Tally())
+            tally.exercises, tally.solved, tally.exercises_at = totals.get(uid, (0.0, 0, None))
+        missing = [uid for uid in members if uid not in board.names]
+        board.names.update(_names(missing))
+        board.rows = _rows(board.tallies, board.names, board.weights, None)
+    board.event_id = upto
+    return True
+
+
+def _exercise_totals(user_ids: list[int] | None) -> dict[int, tuple[float, int, datetime | None]]:
+    """{user_id: (points, exercises solved, when the last best score was reached)}."""
+    total = func.sum(BestScore.score)
+    solved = func.sum(case((BestScore.score >= Exercise.points - 1e-9, 1), else_=0))
+    query = (
+        select(BestScore.user_id, total, solved, func.max(BestScore.reached_at))
+        .join(Exercise, Exercise.id == BestScore.exercise_id)
+        .where(Exercise.active.is_(True))
+        .group_by(BestScore.user_id)
+    )
+    if user_ids is not None:
+        query = query.where(BestScore.user_id.in_(user_ids))
+    return {
+        uid: (float(points or 0), int(n or 0), reached)
+        for uid, points, n, reached in db.session.execute(query)
+    }
+
+
+def _all_tallies(w: Weights) -> dict[int, _Tally]:
     tallies: dict[int, _Tally] = {}
     if w.exercises:
-        catalog = db.session.execute(
-            select(Exercise.id, Exercise.points).where(Exercise.active.is_(True))
-        ).all()
-        if catalog:
-            # One pass over BestScore without a join: "solved" compares with each exercise's
-            # points through a CASE over the (few) active exercises.
-            full = case(
-                *[
-                    (and_(BestScore.exercise_id == eid, BestScore.score >= pts - 1e-9), 1)
-                    for eid, pts in catalog
-                ],
-                else_=0,
-            )
-            rows = db.session.execute(
-                select(
-                    BestScore.user_id,
-                    func.sum(BestScore.score),
-                    func.max(BestScore.reached_at),
-                    func.sum(full),
-                )
-                .where(BestScore.exercise_id.in_([eid for eid, _ in catalog]))
-                .group_by(BestScore.user_id)
-            ).all()
-            for user_id, points, reached, n in rows:
-                tally = tallies.setdefault(user_id, _Tally())
-                tally.exercises, tally.solved = float(points or 0), int(n or 0)
-                tally.reach(reached)
+        for uid, (points, solved, reached) in _exercise_totals(None).items():
+            tallies[uid] = _Tally(exercises=points, solved=solved, exercises_at=reached)
     if w.trivia:
-        for user_id, (points, reached) in trivia_by_member().items():
-            tally = tallies.setdefault(user_id, _Tally())
-            tally.trivia = points
-            tally.reach(reached)
-    return _ranked(tallies, w, limit)
+        for uid, (points, reached) in trivia_by_member().items():
+            tally = tallies.setdefault(uid, _Tally())
+            tally.trivia, tally.trivia_at = points, reached
+    return tallies
 
 
 def exercise_standings(exercise: Exercise, limit: int | None = None) -> list[dict[str, Any]]:
@@ -185,9 +247,11 @@ def exercise_standings(exercise: Exercise, limit: int | None = None) -> list[dic
     tallies = {}
     for user_id, score, reached in db.session.execute(query):
         tallies[user_id] = _Tally(
-            exercises=float(score), solved=int(score >= exercise.points - 1e-9), reached_at=reached
+            exercises=float(score),
+            solved=int(score >= exercise.points - 1e-9),
+            exercises_at=reached,
         )
-    return _ranked(tallies, Weights(1.0, 0.0), limit)
+    return _rows(tallies, _names(list(tallies)), Weights(1.0, 0.0), limit)
 
 
 def event_standings(event: MeetupEvent, limit: int | None = None) -> list[dict[str, Any]]:
@@ -227,9 +291,9 @@ def event_standings(event: MeetupEvent, limit: int | None = None) -> list[dict[s
     if game_ids:
         for user_id, (trivia, reached) in trivia_by_member(game_ids).items():
             tally = tallies.setdefault(user_id, _Tally())
-            tally.trivia = trivia
-            tally.reach(reached)
-    return _ranked(tallies, Weights(event.exercise_weight, event.trivia_weight), limit)
+            tally.trivia, tally.trivia_at = trivia, reached
+    weights_ = Weights(event.exercise_weight, event.trivia_weight)
+    return _rows(tallies, _names(list(tallies)), weights_, limit)
 
 
 def game_standings(game_id: int) -> list[dict[str, Any]] | None:
@@ -237,21 +301,26 @@ def game_standings(game_id: int) -> list[dict[str, Any]] | None:
     return game_board(game_id)
 
 
-def _ranked(tallies: dict[int, _Tally], w: Weights, limit: int | None) -> list[dict[str, Any]]:
-    if not tallies:
-        return []
-    names = {
-        row.id: row
-        for row in db.session.execute(
-            select(User.id, User.username, User.display_name).where(User.id.in_(list(tallies)))
-        )
-    }
+def _names(user_ids: list[int] | None) -> dict[int, tuple[str, str]]:
+    """{user_id: (display name, username)} for these members (None: everyone)."""
+    query = select(User.id, User.display_name, User.username)
+    if user_ids is not None:
+        if not user_ids:
+            return {}
+        query = query.where(User.id.in_(user_ids))
+    return {uid: (name, username) for uid, name, username in db.session.execute(query)}
+
+
+def _rows(
+    tallies: dict[int, _Tally], names: dict[int, tuple[str, str]], w: Weights, limit: int | None
+) -> list[dict[str, Any]]:
+    """Rank by weighted score; a tie goes to whoever reached their score first, then to the older account."""
     far = utcnow().replace(year=9999)
     order = sorted(
         (
             (round(w.exercises * t.exercises + w.trivia * t.trivia, 4), t.reached_at or far, uid)
             for uid, t in tallies.items()
-            if uid in names
+            if uid in names and (t.exercises or t.trivia or t.reached_at)
         ),
         key=lambda item: (-item[0], item[1], item[2]),
     )
@@ -264,8 +333,8 @@ def _ranked(tallies: dict[int, _Tally], w: Weights, limit: int | None) -> list[d
             {
                 "rank": rank,
                 "user_id": uid,
-                "name": names[uid].display_name,
-                "username": names[uid].username,
+                "name": names[uid][0],
+                "username": names[uid][1],
                 "score": score,
                 "exercises": round(t.exercises, 4),
                 "trivia": round(t.trivia, 4),
@@ -327,12 +396,21 @@ def game_board(game_id: int) -> list[dict[str, Any]] | None:
         return None
     last_points = (
         select(Answer.player_id, func.max(Answer.received_at).label("at"))
-        .where(Answer.game_id == game_id, Answer.counted.is_(True), Answer.points + Answer.bonus > 0)
+        .where(
+            Answer.game_id == game_id, Answer.counted.is_(True), Answer.points + Answer.bonus > 0
+        )
         .group_by(Answer.player_id)
         .subquery()
     )
     rows = db.session.execute(
-        select(Player.id, Player.nickname, Player.user_id, Player.score, Player.correct, last_points.c.at)
+        select(
+            Player.id,
+            Player.nickname,
+            Player.user_id,
+            Player.score,
+            Player.correct,
+            last_points.c.at,
+        )
         .outerjoin(last_points, last_points.c.player_id == Player.id)
         .where(Player.game_id == game_id, Player.kicked.is_(False))
     ).all()
@@ -360,7 +438,9 @@ def unknown_games(game_ids: list[int]) -> list[int]:
 
 def game_title(game_id: int) -> str:
     row = db.session.execute(
-        select(Game.pin, Game.ended_at, Quiz.title).join(Quiz, Quiz.id == Game.quiz_id).where(Game.id == game_id)
+        select(Game.pin, Game.ended_at, Quiz.title)
+        .join(Quiz, Quiz.id == Game.quiz_id)
+        .where(Game.id == game_id)
     ).first()
     if row is None:
         return f"Game {game_id}"
@@ -370,7 +450,9 @@ def game_title(game_id: int) -> str:
 def games_played(limit: int = 100) -> list[dict[str, Any]]:
     """Game history, newest first, with player counts and the winner."""
     players = (
-        select(Player.game_id, func.count(Player.id).label("n"), func.max(Player.score).label("top"))
+        select(
+            Player.game_id, func.count(Player.id).label("n"), func.max(Player.score).label("top")
+        )
         .where(Player.kicked.is_(False))
         .group_by(Player.game_id)
         .subquery()

@@ -276,6 +276,16 @@ def _score(a: _Member, b: _Member) -> dict[str, Any]:
     return {
         "score": round(weighted / total, 3) if total else 0.0,
         "functions": per_function,
-        "a": {"user_id": a.user_id, "name": a.name, "username": a.username, "submission_id": a.submission_id},
-        "b": {"user_id": b.user_id, "name": b.name, "username": b.username, "submission_id": b.submission_id},
+        "a": {
+            "user_id": a.user_id,
+            "name": a.name,
+            "username": a.username,
+            "submission_id": a.submission_id,
+        },
+        "b": {
+            "user_id": b.user_id,
+            "name": b.name,
+            "username": b.username,
+            "submission_id": b.submission_id,
+        },
     }

@@ -51,7 +51,9 @@ def call(base: str, method: str, path: str, body=None, token=None):
 
 def answer_and_wait(base: str, token: str, slug: str, answer: str) -> float:
     start = time.perf_counter()
-    status, doc = call(base, "POST", f"/api/exercises/{slug}/submissions", {"answer": answer}, token)
+    status, doc = call(
+        base, "POST", f"/api/exercises/{slug}/submissions", {"answer": answer}, token
+    )
     assert status == 202, (status, doc)
     while doc["status"] in ("queued", "running"):
         time.sleep(0.02)
@@ -74,13 +76,24 @@ def rss_mb(pid: int) -> tuple[float, bool]:
 
 def main() -> None:
     instance = tempfile.mkdtemp(prefix="adventures-bench-")
-    env = {**os.environ, "ADVENTURES_INSTANCE": instance, "PORT": str(free_port())}
+    env = {
+        **os.environ,
+        "ADVENTURES_INSTANCE": instance,
+        "PORT": str(free_port()),
+        "AUTH_RATE_LIMIT": "1000 per minute",  # 20 sign-ups from one address
+    }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     adv = str(BIN / "adventures")
     subprocess.run([adv, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run([adv, "seed"], env=env, check=True, capture_output=True)
-    server = subprocess.Popen([adv, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [adv, "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{env['PORT']}"
     try:
         for _ in range(300):
@@ -93,29 +106,51 @@ def main() -> None:
         tokens = []
         for i in range(20):
             name = f"bench{i:02d}"
-            call(base, "POST", "/api/auth/register", {"username": name, "password": "benchmark-pass"})
-            tokens.append(call(base, "POST", "/api/auth/token", {"username": name, "password": "benchmark-pass"})[1]["token"])
+            call(
+                base, "POST", "/api/auth/register", {"username": name, "password": "benchmark-pass"}
+            )
+            tokens.append(
+                call(
+                    base,
+                    "POST",
+                    "/api/auth/token",
+                    {"username": name, "password": "benchmark-pass"},
+                )[1]["token"]
+            )
 
         # Cached: a fixed exercise whose default value `adventures seed` computed.
         fixed = next(e for e in exercises if e["slug"] == "c3w2-params-embedding-flatten")
-        jobs = [(tokens[i % 20], random.choice(["171,533", "171533", "170000", "1"])) for i in range(200)]
+        jobs = [
+            (tokens[i % 20], random.choice(["171,533", "171533", "170000", "1"]))
+            for i in range(200)
+        ]
         with ThreadPoolExecutor(max_workers=20) as pool:
-            cached = list(pool.map(lambda j: answer_and_wait(base, j[0], fixed["slug"], j[1]), jobs))
+            cached = list(
+                pool.map(lambda j: answer_and_wait(base, j[0], fixed["slug"], j[1]), jobs)
+            )
 
         # New variants: each member's value is computed by the worker on first answer.
         variant_slug = "c3w3-params-bilstm"
         with ThreadPoolExecutor(max_workers=20) as pool:
             fresh = list(pool.map(lambda t: answer_and_wait(base, t, variant_slug, "1"), tokens))
 
-        web_pids = subprocess.run(["pgrep", "-f", "gunicorn.*server.wsgi"], capture_output=True, text=True).stdout.split()
+        web_pids = subprocess.run(
+            ["pgrep", "-f", "gunicorn.*server.wsgi"], capture_output=True, text=True
+        ).stdout.split()
         web = [rss_mb(int(p)) for p in web_pids]
         print()
         print(f"{'case':<44}{'n':>5}{'p50 ms':>10}{'p99 ms':>10}{'goal p50':>10}")
         print("-" * 79)
-        print(f"{'answer, reference value cached':<44}{len(cached):>5}{statistics.median(cached):>10.1f}{pct(cached, 99):>10.1f}{'150':>10}")
-        print(f"{'answer, new per-member variant (TF worker)':<44}{len(fresh):>5}{statistics.median(fresh):>10.1f}{pct(fresh, 99):>10.1f}{'5000':>10}")
+        print(
+            f"{'answer, reference value cached':<44}{len(cached):>5}{statistics.median(cached):>10.1f}{pct(cached, 99):>10.1f}{'150':>10}"
+        )
+        print(
+            f"{'answer, new per-member variant (TF worker)':<44}{len(fresh):>5}{statistics.median(fresh):>10.1f}{pct(fresh, 99):>10.1f}{'5000':>10}"
+        )
         for pid, (rss, tf) in zip(web_pids, web, strict=True):
-            print(f"web process {pid}: RSS {rss:.0f} MB, TensorFlow mapped: {'YES' if tf else 'no'}")
+            print(
+                f"web process {pid}: RSS {rss:.0f} MB, TensorFlow mapped: {'YES' if tf else 'no'}"
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)

@@ -46,7 +46,9 @@ def exercise_spec(slug: str, kind: str, points: float) -> dict[str, Any]:
     return ExerciseSpec.model_validate(spec).model_dump(mode="json")
 
 
-def add_exercise(app, slug: str, *, kind: str = "answer", points: float = 2.0, position: int = 0) -> int:
+def add_exercise(
+    app, slug: str, *, kind: str = "answer", points: float = 2.0, position: int = 0
+) -> int:
     with app.app_context():
         row = Exercise(
             slug=slug,
@@ -167,7 +169,9 @@ def quick_user(app, password_hash):
 
     def factory(username: str, *, role: str = "member") -> int:
         with app.app_context():
-            user = User(username=username, display_name=username, password_hash=password_hash, role=role)
+            user = User(
+                username=username, display_name=username, password_hash=password_hash, role=role
+            )
             db.session.add(user)
             db.session.commit()
             return user.id

@@ -110,5 +110,11 @@ def test_members_cannot_see_each_others_submissions(world, api):
 
 def test_the_public_boards_stay_public(world):
     client = world.test_client()
-    for url in ("/leaderboard", "/leaderboard?projector=1", "/api/leaderboard", "/api/leaderboard/exercises/ex-a", "/leaderboard/exercises/ex-a"):
+    for url in (
+        "/leaderboard",
+        "/leaderboard?projector=1",
+        "/api/leaderboard",
+        "/api/leaderboard/exercises/ex-a",
+        "/leaderboard/exercises/ex-a",
+    ):
         assert client.get(url).status_code == 200, url

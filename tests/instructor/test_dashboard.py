@@ -28,11 +28,18 @@ def test_submissions_browser_filters(people, teacher):
     assert [r["id"] for r in res.get_json()] == [s3, s2, s1]  # newest first
     row = res.get_json()[0]
     assert row["member"]["username"] == "ben" and row["exercise"] == "ex-a" and row["score"] == 1
-    assert [r["id"] for r in teacher.get("/api/instructor/submissions?exercise=ex-a").get_json()] == [s3, s1]
-    assert [r["id"] for r in teacher.get("/api/instructor/submissions?member=ANN").get_json()] == [s2, s1]
+    assert [
+        r["id"] for r in teacher.get("/api/instructor/submissions?exercise=ex-a").get_json()
+    ] == [s3, s1]
+    assert [r["id"] for r in teacher.get("/api/instructor/submissions?member=ANN").get_json()] == [
+        s2,
+        s1,
+    ]
     by_id = teacher.get(f"/api/instructor/submissions?member={user_id(app, 'ben')}").get_json()
     assert [r["id"] for r in by_id] == [s3]
-    both = teacher.get("/api/instructor/submissions?exercise=ex-a&member=ann&status=graded").get_json()
+    both = teacher.get(
+        "/api/instructor/submissions?exercise=ex-a&member=ann&status=graded"
+    ).get_json()
     assert [r["id"] for r in both] == [s1]
     assert teacher.get("/api/instructor/submissions?status=queued").get_json() == []
     assert teacher.get("/api/instructor/submissions?status=lost").status_code == 400
@@ -56,10 +63,17 @@ def test_override_moves_best_score_and_is_audited(people, teacher, client):
     assert doc["score"] == 0.5 and doc["override"]["comment"] == "copied from ben"
     assert doc["override"]["previous_score"] == 2
     assert doc["history"][0]["reason"] == "override" and doc["history"][0]["score"] == 2
-    assert doc["audit"][0]["action"] == "override" and doc["audit"][0]["comment"] == "copied from ben"
+    assert (
+        doc["audit"][0]["action"] == "override" and doc["audit"][0]["comment"] == "copied from ben"
+    )
     with app.app_context():
         entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "override"))
-        assert entry.detail == {"from": 2.0, "to": 0.5, "member_id": user_id(app, "ann"), "exercise": "ex-a"}
+        assert entry.detail == {
+            "from": 2.0,
+            "to": 0.5,
+            "member_id": user_id(app, "ann"),
+            "exercise": "ex-a",
+        }
         assert entry.actor_id == user_id(app, "teach2")
     rows = client.get("/api/leaderboard").get_json()
     assert [(r["username"], r["score"]) for r in rows] == [("ben", 1.0), ("ann", 0.5)]
@@ -68,14 +82,21 @@ def test_override_moves_best_score_and_is_audited(people, teacher, client):
     # setting it back puts ann first again
     teacher.post(url, json={"score": 2, "comment": "my mistake"})
     assert client.get("/api/leaderboard").get_json()[0]["username"] == "ann"
-    assert [a["action"] for a in teacher.get("/api/instructor/audit").get_json()][:2] == ["override", "override"]
+    assert [a["action"] for a in teacher.get("/api/instructor/audit").get_json()][:2] == [
+        "override",
+        "override",
+    ]
 
 
 def test_statistics(people, teacher):
     app = people
     a = add_exercise(app, "ex-a", points=2)
     add_exercise(app, "ex-untried", points=1)
-    checks = lambda wi, enc: result_doc(2 if wi and enc else 1 if wi or enc else 0, 2, {"word index": wi, "encode": enc})  # noqa: E731
+
+    def checks(wi: bool, enc: bool) -> dict:
+        score = 2 if wi and enc else 1 if wi or enc else 0
+        return result_doc(score, 2, {"word index": wi, "encode": enc})
+
     graded(app, "ann", a, 0, doc=checks(False, False))
     graded(app, "ann", a, 2, doc=checks(True, True))
     graded(app, "ben", a, 1, doc=checks(True, False))
@@ -102,18 +123,26 @@ def test_members_and_roles(people, teacher, login):
     assert members["ben"]["role"] == "member" and members["teach"]["role"] == "instructor"
     res = teacher.post(f"/api/instructor/members/{ben}/role", json={"role": "instructor"})
     assert res.status_code == 200 and res.get_json()["role"] == "instructor"
-    assert teacher.post(f"/api/instructor/members/{ben}/role", json={"role": "king"}).status_code == 400
+    assert (
+        teacher.post(f"/api/instructor/members/{ben}/role", json={"role": "king"}).status_code
+        == 400
+    )
     res = teacher.post(f"/api/instructor/members/{ben}/role", json={"role": "member"})
     assert res.get_json()["role"] == "member"
     log = teacher.get("/api/instructor/audit").get_json()
-    assert [(e["action"], e["detail"]["to"]) for e in log[:2]] == [("role", "member"), ("role", "instructor")]
+    assert [(e["action"], e["detail"]["to"]) for e in log[:2]] == [
+        ("role", "member"),
+        ("role", "instructor"),
+    ]
     # the last instructor cannot demote themself out
     with app.app_context():
         for user in db.session.scalars(select(User).where(User.role == "instructor")):
             if user.username != "teach2":
                 user.role = "member"
         db.session.commit()
-    res = teacher.post(f"/api/instructor/members/{user_id(app, 'teach2')}/role", json={"role": "member"})
+    res = teacher.post(
+        f"/api/instructor/members/{user_id(app, 'teach2')}/role", json={"role": "member"}
+    )
     assert res.status_code == 409 and res.get_json()["error"] == "last_instructor"
     # the page form promotes too
     client = login("teach2")
@@ -137,7 +166,16 @@ def test_gradebook_csv(people, teacher):
     assert res.status_code == 200 and res.mimetype == "text/csv"
     assert "attachment" in res.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(res.get_data(as_text=True))))
-    assert rows[0] == ["username", "display_name", "ex-a", "ex-b", "exercise_total", "trivia", "overall", "rank"]
+    assert rows[0] == [
+        "username",
+        "display_name",
+        "ex-a",
+        "ex-b",
+        "exercise_total",
+        "trivia",
+        "overall",
+        "rank",
+    ]
     assert rows[1][2:5] == ["2", "3", "5"]  # the max points row
     body = {r[0]: r for r in rows[2:]}
     assert set(body) == {"ann", "ben", "cat"}  # members only, every member
@@ -157,7 +195,10 @@ def test_result_document_and_notebook_downloads(people, teacher):
     assert doc["score"] == 1 and doc["max_score"] == 2 and doc["tests"][0]["name"] == "only check"
     res = teacher.get(f"/api/instructor/submissions/{sub}/notebook.ipynb")
     assert res.status_code == 200 and res.get_data() == nb
-    assert teacher.get(f"/api/instructor/submissions/{sub}/notebook.ipynb?which=submitted").get_data() == nb
+    assert (
+        teacher.get(f"/api/instructor/submissions/{sub}/notebook.ipynb?which=submitted").get_data()
+        == nb
+    )
     assert teacher.get("/api/instructor/submissions/999/result.json").status_code == 404
 
 
@@ -166,8 +207,20 @@ def test_pages_render_with_data(people, login):
     a = add_exercise(app, "ex-a", points=2)
     nb = add_exercise(app, "nb-x", kind="notebook", points=2)
     sub = graded(app, "ann", a, 2)
-    graded(app, "ben", nb, 1, notebook=notebook_with({"f": "def f(x):\n    y = x + 1\n    return y * 2\n"}))
-    graded(app, "cat", nb, 1, notebook=notebook_with({"f": "def f(a):\n    b = a + 1\n    return b * 2\n"}))
+    graded(
+        app,
+        "ben",
+        nb,
+        1,
+        notebook=notebook_with({"f": "def f(x):\n    y = x + 1\n    return y * 2\n"}),
+    )
+    graded(
+        app,
+        "cat",
+        nb,
+        1,
+        notebook=notebook_with({"f": "def f(a):\n    b = a + 1\n    return b * 2\n"}),
+    )
     game = add_game(app, "teach", {"Ben": ("ben", 500)})
     client = login("teach")
     for url, expect in (
@@ -185,7 +238,9 @@ def test_pages_render_with_data(people, login):
         res = client.get(url)
         assert res.status_code == 200, url
         assert expect in res.get_data(as_text=True), url
-    res = client.post(f"/instructor/submissions/{sub}/override", data={"score": "1", "comment": "late"})
+    res = client.post(
+        f"/instructor/submissions/{sub}/override", data={"score": "1", "comment": "late"}
+    )
     assert res.status_code == 302
     assert "late" in client.get(f"/instructor/submissions/{sub}").get_data(as_text=True)
     res = client.post("/instructor/weights", data={"exercises": "1", "trivia": "0.5"})

@@ -25,7 +25,10 @@ def test_a_graded_submission_moves_the_board_within_a_second(people, client, sse
     graded(app, "ben", b, 2)
     rows = stream.next("standings", timeout=1.0)
     assert time.monotonic() - started < 1.0
-    assert [(r["username"], r["rank"], r["movement"]) for r in rows] == [("ben", 1, 1), ("ann", 2, -1)]
+    assert [(r["username"], r["rank"], r["movement"]) for r in rows] == [
+        ("ben", 1, 1),
+        ("ann", 2, -1),
+    ]
     graded(app, "cat", b, 1)  # a newcomer: no previous rank
     rows = stream.next("standings", timeout=1.0)
     assert [(r["username"], r["movement"]) for r in rows] == [("ben", 0), ("ann", 0), ("cat", None)]
@@ -50,7 +53,14 @@ def test_a_finished_game_moves_the_overall_board(people, client, sse):
     with app.app_context():
         game, _ = games.create_game(user_id(app, "teach"), "t-quiz")
         db.session.add(
-            Player(game_id=game.id, nickname="Benny", nickname_key="benny", token_hash="b" * 64, user_id=user_id(app, "ben"), score=900)
+            Player(
+                game_id=game.id,
+                nickname="Benny",
+                nickname_key="benny",
+                token_hash="b" * 64,
+                user_id=user_id(app, "ben"),
+                score=900,
+            )
         )
         db.session.commit()
         game_id = game.id
@@ -78,4 +88,7 @@ def test_new_weights_redraw_open_boards(people, client, sse):
     with app.app_context():
         leaderboard.set_weights(db.session.get(User, user_id(app, "teach")), exercises=1, trivia=1)
     rows = stream.next("standings", timeout=1.0)
-    assert [(r["username"], r["score"], r["movement"]) for r in rows] == [("ben", 100.0, 1), ("ann", 2.0, -1)]
+    assert [(r["username"], r["score"], r["movement"]) for r in rows] == [
+        ("ben", 100.0, 1),
+        ("ann", 2.0, -1),
+    ]

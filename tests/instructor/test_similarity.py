@@ -59,7 +59,9 @@ def test_normalising_ignores_names_comments_docstrings_and_layout():
 
 
 def test_starter_skeleton_is_taken_out():
-    skeleton = similarity.normalise('def build_word_index(sentences, num_words=100, oov_token="<OOV>"):\n    return None\n')
+    skeleton = similarity.normalise(
+        'def build_word_index(sentences, num_words=100, oov_token="<OOV>"):\n    return None\n'
+    )
     mine = similarity.normalise(ORIGINAL)
     own = similarity.own_code(mine, skeleton)
     assert len(own) < len(mine) and "fit_on_texts" in own
@@ -68,9 +70,30 @@ def test_starter_skeleton_is_taken_out():
 def test_pairs_name_the_near_identical_members(people, teacher):
     app = people
     ex = add_exercise(app, "nb-tok", kind="notebook", points=2)
-    graded(app, "ann", ex, 2, notebook=notebook_with({"build_word_index": ORIGINAL, "encode": ENCODE}))
-    graded(app, "ben", ex, 2, notebook=notebook_with({"build_word_index": DISGUISED, "encode": ENCODE.replace("train", "xs")}))
-    graded(app, "cat", ex, 1, notebook=notebook_with({"build_word_index": DIFFERENT, "encode": "def encode(a, b):\n    return [[len(w) for w in s.split()] for s in b]\n"}))
+    graded(
+        app, "ann", ex, 2, notebook=notebook_with({"build_word_index": ORIGINAL, "encode": ENCODE})
+    )
+    graded(
+        app,
+        "ben",
+        ex,
+        2,
+        notebook=notebook_with(
+            {"build_word_index": DISGUISED, "encode": ENCODE.replace("train", "xs")}
+        ),
+    )
+    graded(
+        app,
+        "cat",
+        ex,
+        1,
+        notebook=notebook_with(
+            {
+                "build_word_index": DIFFERENT,
+                "encode": "def encode(a, b):\n    return [[len(w) for w in s.split()] for s in b]\n",
+            }
+        ),
+    )
     pairs = teacher.get("/api/instructor/exercises/nb-tok/similarity").get_json()
     assert len(pairs) == 1
     pair = pairs[0]
@@ -78,9 +101,17 @@ def test_pairs_name_the_near_identical_members(people, teacher):
     assert pair["score"] == 1.0 and pair["functions"] == {"build_word_index": 1.0, "encode": 1.0}
     everyone = teacher.get("/api/instructor/exercises/nb-tok/similarity?threshold=0").get_json()
     assert len(everyone) == 3 and everyone[0]["score"] >= everyone[-1]["score"]
-    assert max(p["score"] for p in everyone if "cat" in (p["a"]["username"], p["b"]["username"])) < 0.6
+    assert (
+        max(p["score"] for p in everyone if "cat" in (p["a"]["username"], p["b"]["username"])) < 0.6
+    )
     # only each member's latest notebook counts: ben's new one is cat's, renamed
-    graded(app, "ben", ex, 1, notebook=notebook_with({"build_word_index": DIFFERENT.replace("sentence", "line")}))
+    graded(
+        app,
+        "ben",
+        ex,
+        1,
+        notebook=notebook_with({"build_word_index": DIFFERENT.replace("sentence", "line")}),
+    )
     pairs = teacher.get("/api/instructor/exercises/nb-tok/similarity").get_json()
     assert [{p["a"]["username"], p["b"]["username"]} for p in pairs] == [{"ben", "cat"}]
     assert pairs[0]["functions"] == {"build_word_index": 1.0}

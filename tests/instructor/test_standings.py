@@ -9,17 +9,32 @@ from server.extensions import db
 from server.models.base import utcnow
 from server.models.exercise import Exercise
 from server.models.game import Answer, Game, Player, Quiz
+from server.models.submission import Submission
 from server.models.user import User
 from server.services import leaderboard
 from tests.instructor.conftest import add_exercise, graded, user_id
 
 
-def add_game(app, host: str, players: dict[str, tuple[str | None, int]], *, ended: bool = True, ended_minutes_ago: float = 0) -> int:
+def add_game(
+    app,
+    host: str,
+    players: dict[str, tuple[str | None, int]],
+    *,
+    ended: bool = True,
+    ended_minutes_ago: float = 0,
+) -> int:
     """A game with players {nickname: (username or None, score)}; each scored at a distinct time."""
     with app.app_context():
         quiz = db.session.query(Quiz).filter_by(slug="t-quiz").first()
         if quiz is None:
-            quiz = Quiz(slug="t-quiz", version=1, content_hash="h", title="Test quiz", bank={}, question_count=1)
+            quiz = Quiz(
+                slug="t-quiz",
+                version=1,
+                content_hash="h",
+                title="Test quiz",
+                bank={},
+                question_count=1,
+            )
             db.session.add(quiz)
             db.session.flush()
         now = utcnow()
@@ -115,19 +130,32 @@ def test_trivia_points_join_the_overall_board_with_weights(people, client, make_
     a = add_exercise(app, "ex-a", points=10)
     graded(app, "ann", a, 10, minutes_ago=60)
     graded(app, "ben", a, 5, minutes_ago=60)
-    add_game(app, "teach", {"Benny": ("ben", 800), "Guest": (None, 5000), "Cat": ("cat", 300)}, ended_minutes_ago=1)
+    add_game(
+        app,
+        "teach",
+        {"Benny": ("ben", 800), "Guest": (None, 5000), "Cat": ("cat", 300)},
+        ended_minutes_ago=1,
+    )
     add_game(app, "teach", {"Ann": ("ann", 9999)}, ended=False)  # still running: not counted
     with app.app_context():
         default = leaderboard.standings()
     # default weights: 0.01 per trivia point -> ben 5 + 8 = 13 beats ann's 10
-    assert [(r["username"], r["score"]) for r in default] == [("ben", 13.0), ("ann", 10.0), ("cat", 3.0)]
+    assert [(r["username"], r["score"]) for r in default] == [
+        ("ben", 13.0),
+        ("ann", 10.0),
+        ("cat", 3.0),
+    ]
     assert default[0]["trivia"] == 800 and default[0]["exercises"] == 5
     with app.app_context():
-        leaderboard.set_weights(db.session.get(User, user_id(app, "teach")), exercises=2.0, trivia=0.0)
+        leaderboard.set_weights(
+            db.session.get(User, user_id(app, "teach")), exercises=2.0, trivia=0.0
+        )
     rows = client.get("/api/leaderboard").get_json()
     assert [(r["username"], r["score"]) for r in rows] == [("ann", 20.0), ("ben", 10.0)]
     with app.app_context():
-        leaderboard.set_weights(db.session.get(User, user_id(app, "teach")), exercises=0.0, trivia=1.0)
+        leaderboard.set_weights(
+            db.session.get(User, user_id(app, "teach")), exercises=0.0, trivia=1.0
+        )
     rows = client.get("/api/leaderboard").get_json()
     assert [(r["username"], r["score"]) for r in rows] == [("ben", 800.0), ("cat", 300.0)]
 
@@ -139,7 +167,10 @@ def test_weights_api_validates_and_audits(people, teacher, client):
     assert res.status_code == 200 and res.get_json() == {"exercises": 1.5, "trivia": 0.5}
     assert teacher.get("/api/instructor/weights").get_json() == {"exercises": 1.5, "trivia": 0.5}
     log = teacher.get("/api/instructor/audit").get_json()
-    assert log[0]["action"] == "weights" and log[0]["detail"]["to"] == {"exercises": 1.5, "trivia": 0.5}
+    assert log[0]["action"] == "weights" and log[0]["detail"]["to"] == {
+        "exercises": 1.5,
+        "trivia": 0.5,
+    }
 
 
 def test_game_board_ranks_players_and_ties_by_first_to_score(people, client):
@@ -188,23 +219,42 @@ def test_meetup_event_board_counts_its_window_exercises_and_games(people, teache
     assert "Meetup #7" in page
     bad = teacher.post(
         "/api/instructor/events",
-        json={"title": "x", "starts_at": now.isoformat(), "ends_at": now.isoformat(), "exercises": []},
+        json={
+            "title": "x",
+            "starts_at": now.isoformat(),
+            "ends_at": now.isoformat(),
+            "exercises": [],
+        },
     )
     assert bad.status_code == 400 and "ends_at" in bad.get_json()["message"]
     bad = teacher.post(
         "/api/instructor/events",
-        json={"title": "x", "starts_at": now.isoformat(), "ends_at": (now + timedelta(hours=1)).isoformat(), "exercises": ["nope"]},
+        json={
+            "title": "x",
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(hours=1)).isoformat(),
+            "exercises": ["nope"],
+        },
     )
     assert bad.status_code == 400 and "nope" in bad.get_json()["message"]
     # replace, then delete
     res = teacher.client.put(
         f"/api/instructor/events/{event['id']}",
-        json={**{k: event[k] for k in ("title", "starts_at", "ends_at")}, "exercises": ["ex-b"], "games": []},
+        json={
+            **{k: event[k] for k in ("title", "starts_at", "ends_at")},
+            "exercises": ["ex-b"],
+            "games": [],
+        },
         headers={"Authorization": f"Bearer {teacher.token}"},
     )
     assert res.status_code == 200 and res.get_json()["exercises"] == ["ex-b"]
-    assert [r["username"] for r in client.get(f"/api/leaderboard/meetups/{event['id']}").get_json()] == ["ben"]
-    res = teacher.client.delete(f"/api/instructor/events/{event['id']}", headers={"Authorization": f"Bearer {teacher.token}"})
+    assert [
+        r["username"] for r in client.get(f"/api/leaderboard/meetups/{event['id']}").get_json()
+    ] == ["ben"]
+    res = teacher.client.delete(
+        f"/api/instructor/events/{event['id']}",
+        headers={"Authorization": f"Bearer {teacher.token}"},
+    )
     assert res.status_code == 204
     assert client.get(f"/api/leaderboard/meetups/{event['id']}").status_code == 404
 
@@ -228,3 +278,46 @@ def test_boards_index(people, client):
     boards = client.get("/api/leaderboard/boards").get_json()
     assert boards["overall"] == "/leaderboard"
     assert boards["exercises"][0]["url"] == "/leaderboard/exercises/ex-a"
+
+
+def test_the_cached_board_follows_every_change_exactly(people, client, monkeypatch):
+    """The overall board is cached and caught up member by member; it must always equal a
+    board computed from scratch (overrides lowering scores included)."""
+    import random
+
+    from server.services.instructor_scores import override
+
+    caught_up = []
+    real = leaderboard._catch_up
+    monkeypatch.setattr(
+        leaderboard, "_catch_up", lambda *a: caught_up.append(real(*a)) or caught_up[-1]
+    )
+    app = people
+    rng = random.Random(5)
+    exercises = [add_exercise(app, f"ex-{i}", points=1 + i) for i in range(3)]
+    members = ["ann", "ben", "cat"]
+    subs = []
+    for step in range(25):
+        who, ex = rng.choice(members), rng.choice(exercises)
+        with app.app_context():
+            points = db.session.get(Exercise, ex).points
+        if subs and step % 5 == 4:
+            with app.app_context():
+                sub = db.session.get(Submission, rng.choice(subs))
+                override(db.session.get(User, user_id(app, "teach")), sub, 0.0, "spot check")
+        else:
+            subs.append(
+                graded(
+                    app,
+                    who,
+                    ex,
+                    rng.choice([0, points / 2, points]),
+                    minutes_ago=rng.uniform(0, 60),
+                )
+            )
+        cached = client.get("/api/leaderboard").get_json()
+        with app.app_context():
+            fresh = leaderboard.standings(weights_=leaderboard.weights())
+        assert cached == fresh, step
+    # every change was applied member by member, none needed a full recompute
+    assert len(caught_up) >= 10 and all(caught_up)

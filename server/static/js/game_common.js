@@ -122,12 +122,11 @@
 
   function podium(box, rows) {
     box.replaceChildren();
-    const medals = ["🥇", "🥈", "🥉"];
     (rows || []).slice(0, 3).forEach((r, i) => {
       box.append(el("div", { class: `step p${i + 1}` },
-        el("span", { class: "medal", "aria-hidden": "true", text: medals[i] }),
+        el("span", { class: "medal", "aria-hidden": "true", text: String(r.rank) }),
         el("span", { class: "sr-only", text: `${ordinal(r.rank)} place: ` }),
-        el("span", { class: "who", text: r.nickname }),
+        el("span", { class: "podium-name", text: r.nickname }),
         el("span", { text: `${r.score.toLocaleString()} pts` })));
     });
   }

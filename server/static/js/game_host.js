@@ -66,7 +66,7 @@
     if (!opts) return;
     state.options = opts;
     controls.lock.setAttribute("aria-pressed", opts.locked ? "true" : "false");
-    controls.lock.textContent = opts.locked ? "🔒 Locked (unlock)" : "🔓 Lock joining";
+    controls.lock.textContent = opts.locked ? "Locked: unlock joining" : "Lock joining";
     controls.late.setAttribute("aria-pressed", opts.allow_late_join ? "true" : "false");
     controls.late.textContent = opts.allow_late_join ? "Late joins: on" : "Late joins: off";
   }

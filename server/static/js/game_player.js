@@ -54,11 +54,12 @@
 
   function show(name) { for (const v of VIEWS) G.$(`v-${v}`).hidden = v !== name; }
 
-  function bar(info) {
+  function bar(info, phase) {
     if (!info) return;
     if (me) G.$("me-name").textContent = me.nickname;
     if (info.score !== undefined) G.$("me-score").textContent = info.score.toLocaleString();
-    if (info.rank) G.$("me-rank").textContent = `${G.ordinal(info.rank)} place`;
+    const ranked = info.rank && phase !== "lobby" && !(phase === "question" && !info.prev_rank && !info.score);
+    G.$("me-rank").textContent = ranked ? `${G.ordinal(info.rank)} place` : "not ranked yet";
   }
 
   // ---- joining on this page (the QR code and the join link lead here) ----
@@ -118,7 +119,7 @@
 
   function render(s) {
     showError("");
-    bar(s.me);
+    bar(s.me, s.phase);
     if (stopTimer && !(s.phase === "question" || (SELF && s.question && !(s.my_answer || {}).answered && !s.reveal))) {
       stopTimer(); stopTimer = null;
     }
@@ -179,8 +180,9 @@
     input.value = "";
     input.type = "text";
     input.inputMode = q.kind === "numeric" ? "decimal" : "text";
-    const helps = { single: "Tap an answer (or press 1–4).", truefalse: "Tap True or False (or press 1–2).",
-      multi: "Pick every right answer, then send (keys 1–6 pick).", type: "Type your answer.", numeric: "Type a number." };
+    const helps = { single: `Tap an answer (or press 1–${(q.choices || []).length}).`, truefalse: "Tap True or False (or press 1–2).",
+      multi: `Pick every right answer, then send (keys 1–${(q.choices || []).length} pick, Enter sends).`,
+      type: "Type your answer.", numeric: "Type a number." };
     G.$("q-help").textContent = helps[q.kind] || "";
     (q.choices || []).forEach((c, i) => {
       const b = G.el("button", { type: "button", class: `choice c${i % 6}`, "data-id": c.id,
@@ -283,7 +285,7 @@
     show("result");
     const box = G.$("res-box");
     let title, cls;
-    if (!mine.answered) { title = "⏱ No answer"; cls = "neutral"; }
+    if (!mine.answered) { title = "No answer"; cls = "neutral"; }
     else if (mine.correct) { title = "✓ Correct!"; cls = "ok"; }
     else if (mine.fraction > 0) { title = "◐ Partly right"; cls = "neutral"; }
     else { title = "✗ Not this time"; cls = "bad"; }

@@ -1,0 +1,391 @@
+"""Load test: N simulated players in one live trivia game, served the way `make run` serves.
+
+Starts `adventures run` (gunicorn, gevent worker class) on a fresh SQLite
+database (or DATABASE_URL / --redis), imports a bank, and drives one
+host-paced game over loopback with aiohttp: every player joins, holds a
+Server-Sent Events stream, and answers each question after a random think
+time. Printed as a table:
+
+- join p50/p99: POST /join latency (joins spread over --join-spread seconds);
+- answer p50/p99: POST /answers latency;
+- fan-out p50/p99/max: from the host's POST (start/next) to each player's
+  stream delivering that question;
+- answers lost / double-counted: accepted answers missing from the report,
+  duplicates accepted, or scores that disagree with the answers;
+- events lost: players whose stream missed a question or its reveal;
+- RSS: peak resident memory of the web server (gunicorn master + worker).
+
+Run: .venv/bin/python tests/bench/bench_trivia.py [--players 1000] [--questions 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "bench password 123"
+GOALS = {"answer_p99_ms": 100, "fanout_p99_ms": 500, "rss_mb": 300}
+
+
+@dataclass
+class Player:
+    nickname: str
+    id: int = 0
+    token: str = ""
+    question_at: dict[int, float] = field(default_factory=dict)
+    reveal_me: dict[int, dict] = field(default_factory=dict)
+    accepted: dict[int, object] = field(default_factory=dict)
+    snapshot: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bank_csv(questions: int) -> str:
+    rows = ["Question,Answer 1,Answer 2,Answer 3,Answer 4,Time limit (sec),Correct answer(s)"]
+    for i in range(questions):
+        rows.append(f"Bench question {i + 1}: which is right?,right,wrong one,wrong two,wrong three,30,1")
+    return "\n".join(rows) + "\n"
+
+
+class Server:
+    """`adventures run` in its own process group, with its RSS sampled while it runs."""
+
+    def __init__(self, args, workdir: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = dict(
+            os.environ,
+            ADVENTURES_INSTANCE=str(workdir),
+            SECRET_KEY="bench",
+            GAME_JOIN_RATE_LIMIT="1000000 per minute",
+            GAME_ANSWER_RATE_LIMIT="1000000 per minute",
+            PYTHONUNBUFFERED="1",
+        )
+        self.env.pop("REDIS_URL", None)
+        if args.database_url:
+            self.env["DATABASE_URL"] = args.database_url
+        else:
+            self.env["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.db'}"
+        if args.redis:
+            self.env["REDIS_URL"] = args.redis
+        self.workers = args.workers
+        self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
+        self.peak = {"web": 0, "worker": 0}
+        self._stop = threading.Event()
+
+    def _cli(self, *argv, stdin: str | None = None) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "server.cli", *argv],
+            cwd=ROOT,
+            env=self.env,
+            input=stdin,
+            text=True,
+            check=True,
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+    def start(self) -> None:
+        self._cli("db", "upgrade")
+        self._cli("users", "add", "bench", "--instructor", "--password-stdin", stdin=PASSWORD + "\n")
+        argv = ["run", "--host", "127.0.0.1", "--port", str(self.port)]
+        if self.workers > 1:
+            argv += ["--workers", str(self.workers)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", *argv],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("the server did not start; see server.log")
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _gunicorn(self) -> list[psutil.Process]:
+        try:
+            kids = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        return [p for p in kids if "gunicorn" in " ".join(p.cmdline())]
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            procs = self._gunicorn()
+            try:
+                web = sum(p.memory_info().rss for p in procs)
+                worker = max((p.memory_info().rss for p in procs), default=0)
+            except psutil.Error:
+                web = worker = 0
+            self.peak["web"] = max(self.peak["web"], web)
+            self.peak["worker"] = max(self.peak["worker"], worker)
+            time.sleep(0.25)
+
+    def stop(self) -> None:
+        self._stop.set()
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+async def read_stream(session, base: str, pin: str, p: Player, stop: asyncio.Event) -> None:
+    url = f"{base}/api/games/{pin}/events?token={p.token}"
+    async with session.get(url, timeout=aiohttp.ClientTimeout(total=None, sock_read=None)) as res:
+        kind = None
+        async for raw in res.content:
+            line = raw.rstrip(b"\r\n")
+            if line.startswith(b"event:"):
+                kind = line[6:].strip().decode()
+            elif line.startswith(b"data:") and kind:
+                now = time.perf_counter()
+                data = json.loads(line[5:])
+                if kind == "state":
+                    p.snapshot.set()
+                elif kind == "question":
+                    p.question_at.setdefault(data["question_index"], now)
+                elif kind == "reveal":
+                    p.reveal_me[data["question_index"]] = data.get("me") or {}
+                elif kind == "ended":
+                    return
+            if stop.is_set():
+                return
+
+
+async def run(args) -> dict:
+    workdir = Path(tempfile.mkdtemp(prefix="bench-trivia-"))
+    server = Server(args, workdir)
+    server.start()
+    result: dict = {}
+    try:
+        result = await drive(args, server.base)
+    finally:
+        server.stop()
+    result["rss_web_mb"] = server.peak["web"] / 2**20
+    result["rss_worker_mb"] = server.peak["worker"] / 2**20
+    result["workdir"] = str(workdir)
+    return result
+
+
+async def drive(args, base: str) -> dict:
+    rnd = random.Random(args.seed)
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def post(path, body, token=None):
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            t = time.perf_counter()
+            async with session.post(base + path, json=body, headers=headers) as res:
+                data = await res.json(content_type=None)
+                return res.status, data, (time.perf_counter() - t) * 1000
+
+        _, tok, _ = await post("/api/auth/token", {"username": "bench", "password": PASSWORD})
+        host = tok["token"]
+        status, _, _ = await post(
+            "/api/quizzes",
+            {"slug": "bench", "title": "Bench bank", "csv": bank_csv(args.questions)},
+            host,
+        )
+        assert status == 201, status
+        status, game, _ = await post("/api/games", {"quiz": "bench", "mode": "host"}, host)
+        assert status == 201, game
+        pin = game["pin"]
+
+        players = [Player(f"p{i:04d}") for i in range(args.players)]
+        stop = asyncio.Event()
+        join_ms: list[float] = []
+        streams: list[asyncio.Task] = []
+
+        async def join(p: Player, delay: float):
+            await asyncio.sleep(delay)
+            status, data, ms = await post(f"/api/games/{pin}/join", {"nickname": p.nickname})
+            assert status == 201, data
+            join_ms.append(ms)
+            p.id, p.token = data["player_id"], data["player_token"]
+            streams.append(asyncio.create_task(read_stream(session, base, pin, p, stop)))
+
+        t_join = time.perf_counter()
+        await asyncio.gather(*(join(p, rnd.uniform(0, args.join_spread)) for p in players))
+        await asyncio.wait_for(asyncio.gather(*(p.snapshot.wait() for p in players)), 120)
+        join_s = time.perf_counter() - t_join
+
+        answer_ms: list[float] = []
+        fanout_ms: list[float] = []
+        fanout_max: list[float] = []
+        dupes_accepted = 0
+        errors: dict[int, int] = {}
+
+        async def answer(p: Player, index: int):
+            await asyncio.sleep(rnd.uniform(args.think_min, args.think_max))
+            choice = "a" if rnd.random() < 0.7 else rnd.choice("bcd")
+            body = {"player_token": p.token, "question": f"q{index + 1:02d}", "answer": choice}
+            status, data, ms = await post(f"/api/games/{pin}/answers", body)
+            answer_ms.append(ms)
+            if status == 200:
+                p.accepted[index] = choice
+            else:
+                errors[status] = errors.get(status, 0) + 1
+            if rnd.random() < args.duplicates:
+                nonlocal dupes_accepted
+                again, _, _ = await post(f"/api/games/{pin}/answers", body)
+                dupes_accepted += again == 200
+
+        async def everyone(check, timeout=60.0):
+            deadline = time.perf_counter() + timeout
+            while time.perf_counter() < deadline:
+                if all(check(p) for p in players):
+                    return True
+                await asyncio.sleep(0.01)
+            return False
+
+        for index in range(args.questions):
+            t0 = time.perf_counter()
+            status, _, _ = await post(f"/api/games/{pin}/{'start' if index == 0 else 'next'}", {}, host)
+            assert status == 200
+            await everyone(lambda p, i=index: i in p.question_at)
+            arrivals = [(p.question_at[index] - t0) * 1000 for p in players if index in p.question_at]
+            fanout_ms.extend(arrivals)
+            fanout_max.append(max(arrivals))
+            await asyncio.gather(*(answer(p, index) for p in players))
+            if not await everyone(lambda p, i=index: i in p.reveal_me, timeout=10):
+                await post(f"/api/games/{pin}/reveal", {}, host)  # not everyone got in
+                await everyone(lambda p, i=index: i in p.reveal_me, timeout=30)
+            await post(f"/api/games/{pin}/next", {}, host)  # the leaderboard
+
+        await post(f"/api/games/{pin}/end", {}, host)
+        async with session.get(
+            f"{base}/api/games/{pin}/report", headers={"Authorization": f"Bearer {host}"}
+        ) as res:
+            report = await res.json()
+        stop.set()
+        await asyncio.sleep(0.5)
+        for task in streams:
+            task.cancel()
+
+    by_nick = {r["nickname"]: r for r in report["players"]}
+    accepted = sum(len(p.accepted) for p in players)
+    recorded = sum(len(r["answers"]) for r in report["players"])
+    lost = 0
+    wrong_scores = 0
+    for p in players:
+        row = by_nick[p.nickname]
+        got = {a["question_id"]: a for a in row["answers"]}
+        lost += sum(1 for i in p.accepted if f"q{i + 1:02d}" not in got)
+        if row["score"] != sum(a["points"] for a in row["answers"]):
+            wrong_scores += 1
+        last = p.reveal_me.get(args.questions - 1, {})
+        if last.get("score") != row["score"]:
+            wrong_scores += 1
+    events_lost = sum(
+        1 for p in players for i in range(args.questions) if i not in p.question_at or i not in p.reveal_me
+    )
+    return {
+        "players": args.players,
+        "questions": args.questions,
+        "join_s": join_s,
+        "join_p50": pct(join_ms, 50),
+        "join_p99": pct(join_ms, 99),
+        "answer_p50": pct(answer_ms, 50),
+        "answer_p99": pct(answer_ms, 99),
+        "fanout_p50": pct(fanout_ms, 50),
+        "fanout_p99": pct(fanout_ms, 99),
+        "fanout_max": max(fanout_max),
+        "answers_sent": len(answer_ms),
+        "accepted": accepted,
+        "recorded": recorded,
+        "lost": lost,
+        "double": dupes_accepted + max(0, recorded - accepted) + wrong_scores,
+        "errors": errors,
+        "events_lost": events_lost,
+    }
+
+
+def table(r: dict, args) -> str:
+    ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
+    rows = [
+        ("players x questions", f"{r['players']} x {r['questions']}", ""),
+        ("served by", f"adventures run (gunicorn gevent, {args.workers} worker)", ""),
+        ("database / bus", f"{'DATABASE_URL' if args.database_url else 'SQLite'} / "
+         f"{'Redis stream' if args.redis else 'table log'}", ""),
+        ("all joined + streaming in", f"{r['join_s']:.1f} s (spread {args.join_spread:g} s)", ""),
+        ("join p50 / p99", f"{r['join_p50']:.1f} / {r['join_p99']:.1f} ms", ""),
+        ("answer p50 / p99", f"{r['answer_p50']:.1f} / {r['answer_p99']:.1f} ms",
+         ok(r["answer_p99"] <= GOALS["answer_p99_ms"])),
+        ("fan-out p50 / p99 / max", f"{r['fanout_p50']:.0f} / {r['fanout_p99']:.0f} / "
+         f"{r['fanout_max']:.0f} ms", ok(r["fanout_p99"] <= GOALS["fanout_p99_ms"])),
+        ("answers sent / accepted / recorded", f"{r['answers_sent']} / {r['accepted']} / {r['recorded']}"
+         + (f"  refused {r['errors']}" if r["errors"] else ""), ""),
+        ("answers lost / double-counted", f"{r['lost']} / {r['double']}",
+         ok(r["lost"] == 0 and r["double"] == 0)),
+        ("stream events lost", str(r["events_lost"]), ok(r["events_lost"] == 0)),
+        ("server RSS peak (master+worker)", f"{r['rss_web_mb']:.0f} MB",
+         ok(r["rss_web_mb"] <= GOALS["rss_mb"])),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    vwidth = max(len(b) for _, b, _ in rows)
+    lines = [f"{'measure':<{width}}  {'value':<{vwidth}}  goal", "-" * (width + vwidth + 10)]
+    lines += [f"{a:<{width}}  {b:<{vwidth}}  {c}" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--players", type=int, default=1000)
+    parser.add_argument("--questions", type=int, default=3)
+    parser.add_argument("--join-spread", type=float, default=10.0, help="joins spread over s")
+    parser.add_argument("--think-min", type=float, default=1.0)
+    parser.add_argument("--think-max", type=float, default=8.0)
+    parser.add_argument("--duplicates", type=float, default=0.03, help="share sending twice")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn web processes")
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--redis", default=None, help="a REDIS_URL for the event bus")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    result = asyncio.run(run(args))
+    print(table(result, args))
+    print(f"(server log and database in {result['workdir']})")
+
+
+if __name__ == "__main__":
+    main()

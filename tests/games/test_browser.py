@@ -1,0 +1,168 @@
+"""A real 3-question game in Chromium: the host's big screen and three players' phones."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser_support import PHONE, chromium, live_server, screenshot
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+BANK = """
+slug: three-questions
+title: Three questions
+questions:
+  - id: q1
+    kind: single
+    time_limit: 60
+    text: Which layer turns word indexes into **dense vectors**?
+    choices:
+      - {id: a, text: Embedding, correct: true}
+      - {id: b, text: Dense}
+      - {id: c, text: Flatten}
+      - {id: d, text: Dropout}
+    explanation: An Embedding layer learns a vector per word index.
+  - id: q2
+    kind: truefalse
+    time_limit: 60
+    text: pad_sequences pads at the front by default.
+    answer: true
+    explanation: padding='pre' is the default.
+  - id: q3
+    kind: multi
+    time_limit: 60
+    text: Which of these are recurrent layers?
+    choices:
+      - {id: a, text: LSTM, correct: true}
+      - {id: b, text: GRU, correct: true}
+      - {id: c, text: Conv1D}
+    explanation: LSTM and GRU keep a state across time steps.
+"""
+
+
+@pytest.fixture
+def browser_app(make_app, tmp_path):
+    app = make_app(GAME_COALESCE_S=0, GAME_JOIN_RATE_LIMIT="1000 per minute")
+    folder = tmp_path / "trivia"
+    folder.mkdir()
+    (folder / "three-questions.yaml").write_text(BANK)
+    from server.services import accounts, game_banks
+
+    with app.app_context():
+        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
+        accounts.create_user("quizmaster", PASSWORD, role="instructor")
+    return app
+
+
+def _join(browser, base: str, pin: str, nickname: str):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{base}/play")
+    page.fill("input[name=pin]", pin)
+    page.fill("input[name=nickname]", nickname)
+    page.click("form#join-form button")
+    page.wait_for_url(f"**/play/{pin}")
+    page.wait_for_selector("#v-wait:not([hidden])")
+    return page
+
+
+def _question(page, text: str):
+    page.wait_for_selector("#v-question:not([hidden])")
+    page.wait_for_function(
+        "t => document.querySelector('#q-text').textContent.includes(t)", arg=text
+    )
+
+
+def test_a_three_question_game_in_the_browser(browser_app):
+    with live_server(browser_app) as base, chromium() as browser:
+        host_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
+        host = host_ctx.new_page()
+        host.goto(f"{base}/login")
+        host.fill("input[name=username]", "quizmaster")
+        host.fill("input[name=password]", PASSWORD)
+        host.click("button:has-text('Log in')")
+        host.goto(f"{base}/games/new")
+        host.check("input[value=three-questions]")
+        host.click("button:has-text('Create game')")
+        host.wait_for_url(re.compile(r".*/games/\d{6}/host$"))
+        pin = host.url.split("/")[-2]
+        assert host.locator(".qr svg").count() == 1
+
+        ann = _join(browser, base, pin, "Ann")
+        bob = _join(browser, base, pin, "Bob <b>")
+        cy = _join(browser, base, pin, "Cy")
+        host.wait_for_function("() => document.querySelectorAll('#lobby-players li').length === 3")
+        assert host.locator("#lobby-players").inner_text().count("Bob <b>") == 1  # text, not markup
+        screenshot(host, "games-host-lobby")
+        screenshot(ann, "games-player-lobby-phone")
+
+        # Question 1: Ann taps, Bob uses the keyboard, Cy taps a wrong answer.
+        host.click("#c-start")
+        for page in (ann, bob, cy):
+            _question(page, "dense vectors")
+        assert ann.locator("#q-choices button").first.inner_text().count("Embedding") == 1
+        screenshot(ann, "games-player-question-phone")
+        screenshot(host, "games-host-question")
+        ann.click("#q-choices button:has-text('Embedding')")
+        ann.wait_for_selector("#v-sent:not([hidden])")
+        bob.keyboard.press("1")
+        # Cy's phone reloads mid-question: the token in localStorage brings her back to it.
+        cy.reload()
+        _question(cy, "dense vectors")
+        cy.click("#q-choices button:has-text('Flatten')")
+        # Everybody answered: the reveal comes by itself.
+        host.wait_for_selector("#v-reveal:not([hidden])")
+        assert "Embedding" in host.locator("#r-answer").inner_text()
+        host.wait_for_function("() => document.querySelectorAll('#r-bars .bar-row').length === 4")
+        screenshot(host, "games-host-reveal")
+        ann.wait_for_selector("#v-result:not([hidden])")
+        assert "Correct" in ann.locator("#res-title").inner_text()
+        cy.wait_for_selector("#v-result:not([hidden])")
+        assert "Not this time" in cy.locator("#res-title").inner_text()
+        assert "Embedding" in cy.locator("#res-answer").inner_text()
+        screenshot(ann, "games-player-result-phone")
+        assert "aria-live" in ann.locator("#announce").evaluate("e => e.outerHTML")
+
+        host.click("#c-next")  # leaderboard
+        host.wait_for_selector("#v-standings:not([hidden])")
+        screenshot(host, "games-host-standings")
+        ann.wait_for_selector("#v-standings:not([hidden])")
+
+        # Question 2 (true/false) and 3 (multi-select).
+        host.click("#c-next")
+        for page in (ann, bob, cy):
+            _question(page, "pads at the front")
+        for page in (ann, bob, cy):
+            page.click("#q-choices button:has-text('True')")
+        host.wait_for_selector("#v-reveal:not([hidden])")
+        host.click("#c-next")
+        host.wait_for_selector("#v-standings:not([hidden])")
+        host.click("#c-next")
+        for page in (ann, bob, cy):
+            _question(page, "recurrent layers")
+        screenshot(bob, "games-player-multi-phone")
+        for page, picks in ((ann, ["LSTM", "GRU"]), (bob, ["LSTM"]), (cy, ["Conv1D"])):
+            for text in picks:
+                page.click(f"#q-choices button:has-text('{text}')")
+            page.click("#q-submit")
+        host.wait_for_selector("#v-reveal:not([hidden])")
+        bob.wait_for_selector("#v-result:not([hidden])")
+        assert "Partly right" in bob.locator("#res-title").inner_text()
+
+        host.click("#c-next")
+        host.wait_for_selector("#v-standings:not([hidden])")
+        assert host.locator("#c-next").inner_text().startswith("Podium")
+        host.click("#c-next")
+        host.wait_for_selector("#v-ended:not([hidden])")
+        podium = host.locator("#e-podium").inner_text()
+        assert podium.index("Ann") < podium.index("Bob <b>")
+        screenshot(host, "games-host-podium")
+        ann.wait_for_selector("#v-ended:not([hidden])")
+        assert "1st" in ann.locator("#end-me").inner_text()
+        screenshot(ann, "games-player-ended-phone")
+        for page in (ann, bob, cy):
+            page.context.close()
+        host_ctx.close()
