@@ -43,7 +43,13 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # gevent serves many requests at once, each holding a connection until it ends.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "pool_size": 10,
+            "max_overflow": 90,
+            "pool_timeout": 15,
+        }
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
         self.RATELIMIT_HEADERS_ENABLED = True

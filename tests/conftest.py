@@ -105,6 +105,7 @@ def make_app(database_url, _schema):
         with made[0].app_context():
             _empty_tables()
     for app in made:
+        app.extensions["adventures.bus"].close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

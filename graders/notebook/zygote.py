@@ -216,8 +216,14 @@ def _memory_growth():
 
 
 def _load_codec():
-    """The codec, executed from its source into a private namespace (not sys.modules)."""
-    namespace = {"__name__": "_adventures_codec", "__builtins__": __builtins__}
+    """The codec, executed from its source into a private namespace (not sys.modules).
+
+    It gets a snapshot of the builtins, so member code that later replaces
+    `builtins.isinstance` or `builtins.len` does not change how values are encoded.
+    """
+    import builtins
+
+    namespace = {"__name__": "_adventures_codec", "__builtins__": dict(vars(builtins))}
     with open(CODEC_PATH, encoding="utf-8") as handle:
         source = handle.read()
     exec(compile(source, CODEC_PATH, "exec"), namespace)  # noqa: S102 - our own file
@@ -248,7 +254,7 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
     py_dict, py_list, py_tuple, py_str, py_type = dict, list, tuple, str, type
     base_exception, interrupt = BaseException, KeyboardInterrupt
     seed_random, seed_numpy = random.seed, numpy.random.seed
-    builtins_module = builtins
+    builtins_snapshot = dict(vars(builtins))  # before member code can patch them
 
     def reseed():
         seed_random(seed)
@@ -288,7 +294,7 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
 
     def one(call):
         started = perf()
-        namespace = {"__builtins__": builtins_module, "__name__": "__check__"}
+        namespace = {"__builtins__": builtins_snapshot, "__name__": "__check__"}
         try:
             reseed()
             if call.get("setup"):
@@ -359,6 +365,9 @@ def _start_kernel(cmd, status_fd):
     process still has one thread; TensorFlow and ipykernel start theirs later.
     """
     _mount("proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    # Our own session and process group: a process group spans PID namespaces, so
+    # killpg(0) from member code would otherwise reach the zygote and the spare kernel.
+    os.setsid()
     _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)  # the zygote's 0 is inherited; we must enter it
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversized writes fail with EFBIG instead
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):

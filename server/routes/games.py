@@ -248,10 +248,12 @@ def api_join(pin: str):
     """Join with a nickname -> {player_id, player_token}; keep the token to answer and reconnect."""
     body = json_body(JoinBody)
     user = api_user(optional=True)
-    player, token = games.join(
+    joined = games.join(
         pin, body.nickname, user_id=user.id if user else None, previous_token=body.player_token
     )
-    return jsonify(player_id=player.id, player_token=token, nickname=player.nickname), 201
+    return jsonify(
+        player_id=joined.player_id, player_token=joined.token, nickname=joined.nickname
+    ), 201
 
 
 api_join.openapi_body = JoinBody
@@ -353,14 +355,18 @@ def api_events(pin: str):
     """Server-Sent Events for a player (?token=player_token) or the host (host token or session)."""
     game = games.find_game(pin)
     token = request.args.get("token")
+    game_id = game.id
     player = games.player_by_token(game, token)
     if player is not None:
         if player.kicked:
             raise GameError(403, "kicked", "The host removed you from this game.")
-        return _player_stream(game.id, player.id)
+        player_id = player.id
+        db.session.close()  # no connection held while the response starts
+        return _player_stream(game_id, player_id)
     user = api_user(optional=True)
     if games.is_host_token(game, token) or (user is not None and user.id == game.host_id):
-        return _host_stream(game.id)
+        db.session.close()
+        return _host_stream(game_id)
     raise GameError(403, "bad_token", "Send ?token= with your player token (join first).")
 
 
@@ -375,6 +381,7 @@ def _player_stream(game_id: int, player_id: int) -> Response:
         game = games.settle_due(db.session.get(Game, game_id))
         state = game_views.player_state(game, db.session.get(Player, player_id))
         events.floor = state["seq"]
+        db.session.close()  # before the frame is written: a slow socket must not hold a connection
         return "state", state
 
     return sse.stream(game_views.channel(game_id), snapshot, transform=events, until=_ends)
@@ -387,6 +394,7 @@ def _host_stream(game_id: int) -> Response:
         game = games.settle_due(db.session.get(Game, game_id))
         state = _host_view(game)
         events.floor = state["seq"]
+        db.session.close()
         return "state", state
 
     return sse.stream(game_views.host_channel(game_id), snapshot, transform=events, until=_ends)

@@ -17,7 +17,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import create_engine, delete, func, insert, select
+from sqlalchemy.pool import NullPool
 
 from server.models.base import utcnow
 from server.models.bus import BusEvent
@@ -160,6 +161,7 @@ class Bus:
         self._lock = threading.Lock()
         self._poller: threading.Thread | None = None
         self._cursor: str | None = None
+        self._closed = False
 
     def publish(self, channel: str, type_: str, data: dict[str, Any]) -> str:
         return self.log.append(channel, type_, data)
@@ -185,8 +187,15 @@ class Bus:
                 if not subs:
                     del self._subs[sub.channel]
 
+    def close(self) -> None:
+        """Stop the poller and drop the log's connections (an app being torn down)."""
+        self._closed = True
+        engine = getattr(self.log, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
     def _poll(self) -> None:
-        while True:
+        while not self._closed:
             try:
                 events = self.log.read(self._cursor, timeout=1.0)
             except Exception:  # a database or Redis hiccup must not kill live streams
@@ -207,9 +216,16 @@ def make_bus(app) -> Bus:
     from server.extensions import db
 
     url = app.config.get("REDIS_URL")
+    if url:
+        return Bus(RedisLog(url))
     with app.app_context():
-        log = RedisLog(url) if url else TableLog(db.engine)
-    return Bus(log)
+        # The log has its own engine: a request that publishes while its session holds a
+        # pooled connection must never wait on the same pool (20 such requests deadlock it).
+        if db.engine.dialect.name == "sqlite":
+            engine = create_engine(db.engine.url, poolclass=NullPool)
+        else:
+            engine = create_engine(db.engine.url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+    return Bus(TableLog(engine))
 
 
 def bus() -> Bus:

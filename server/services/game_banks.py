@@ -164,13 +164,15 @@ _cache: dict[int, _Cached] = {}
 _cache_lock = threading.Lock()
 
 
-def cached(quiz_id: int) -> _Cached:
+def cached(quiz_id: int, digest: str | None = None) -> _Cached:
     """The parsed bank of a Quiz row, parsed once per process.
 
-    Rows never change once written; the hash check only guards against an id
-    reused after a table was emptied (tests do that).
+    Rows never change once written; the hash check (pass `digest` when the
+    caller's query already read it) only guards against an id reused after a
+    table was emptied, as tests do.
     """
-    digest = db.session.scalar(select(Quiz.content_hash).where(Quiz.id == quiz_id))
+    if digest is None:
+        digest = db.session.scalar(select(Quiz.content_hash).where(Quiz.id == quiz_id))
     if digest is None:
         raise LookupError(f"no quiz {quiz_id}")
     entry = _cache.get(quiz_id)
@@ -188,8 +190,8 @@ def bank_for(quiz_id: int) -> Bank:
     return cached(quiz_id).bank
 
 
-def question_at(quiz_id: int, index: int) -> Question:
-    return bank_for(quiz_id).questions[index]
+def question_at(quiz_id: int, index: int, digest: str | None = None) -> Question:
+    return cached(quiz_id, digest).bank.questions[index]
 
 
 def quiz_view(quiz: Quiz) -> dict[str, Any]:

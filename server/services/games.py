@@ -10,11 +10,12 @@ host's extra counters.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from graders.trivia import NETWORK_GRACE_S, AnswerShapeError, Question, score_answer
@@ -162,10 +163,17 @@ def _free_stale_pins() -> None:
     db.session.commit()
 
 
+@dataclass(frozen=True)
+class Joined:
+    player_id: int
+    nickname: str
+    token: str  # shown once; only its hash is stored
+
+
 def join(
     pin: str, nickname: str, *, user_id: int | None = None, previous_token: str | None = None
-) -> tuple[Player, str]:
-    """Add a player; returns the player and their secret token (kept by the phone)."""
+) -> Joined:
+    """Add a player; returns their id, nickname as shown, and secret token (kept by the phone)."""
     game = _require_live(pin)
     if previous_token:
         before = player_by_token(game, previous_token)
@@ -179,11 +187,12 @@ def join(
         shown = game_names.clean_nickname(nickname)
     except game_names.NicknameError as exc:
         raise GameError(422, "bad_nickname", str(exc)) from exc
-    if game_views.player_count(game.id) >= MAX_PLAYERS:
+    game_id = game.id
+    if game_views.player_count(game_id) >= MAX_PLAYERS:
         raise GameError(409, "full", "This game is full.")
     token = game_names.new_token()
     player = Player(
-        game_id=game.id,
+        game_id=game_id,
         nickname=shown,
         nickname_key=game_names.nickname_key(shown),
         token_hash=game_names.token_hash(token),
@@ -191,14 +200,16 @@ def join(
     )
     db.session.add(player)
     try:
+        db.session.flush()
+        joined = Joined(player.id, shown, token)
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
         raise GameError(
             409, "nickname_taken", f"Someone in this game is already '{shown}'; choose another."
         ) from exc
-    _lobby_changed(game.id)
-    return player, token
+    _lobby_changed(game_id)
+    return joined
 
 
 # ---- host actions ---------------------------------------------------------------------
@@ -480,14 +491,13 @@ def answer(
     pin: str, token: str, question_id: str, given: Any, received_at: datetime
 ) -> dict[str, Any]:
     """Take one answer, stamped with its arrival time; 409 if late, closed or a second one."""
-    game = _require_live(pin)
-    player = _active_player(game, token)
+    game, player, digest = _game_and_player(pin, token)
     if game.mode == "self":
         return _answer_self_paced(game, player, question_id, given, received_at)
     if game.phase != "question":
         raise GameError(409, "closed", "That question is closed; wait for the next one.")
     index = game.question_index
-    question = question_at(game.quiz_id, index)
+    question = question_at(game.quiz_id, index, digest)
     if question_id != question.id:
         raise GameError(409, "not_open", f"Question '{question_id}' is not the open question.")
     try:
@@ -495,22 +505,35 @@ def answer(
     except GameError:
         settle_due(game)  # the timer may have died with a restarted process
         raise
+    gid = game.id
     elapsed = (received_at - game.question_opened_at).total_seconds()
-    row = _score(game, player, question, index, given, elapsed, received_at)
-    db.session.add(row)
-    _flush_once(row)
+    _record(game, player, question, index, given, elapsed, received_at)
     # Re-read the game under a share lock now that the answer is written: a reveal
     # that got in first wins (PostgreSQL waits for it; SQLite holds the write lock).
     now = db.session.execute(
-        select(Game.phase, Game.question_index).where(Game.id == game.id).with_for_update(read=True)
+        select(Game.phase, Game.question_index).where(Game.id == gid).with_for_update(read=True)
     ).one()
     if now.phase != "question" or now.question_index != index:
         db.session.rollback()
         raise GameError(409, "closed", "That question closed before your answer arrived.")
     db.session.commit()
-    gid = game.id
     _coalesce.request(f"answers:{gid}", lambda: _answers_changed(gid), ANSWERS_EVERY_S)
     return {"accepted": True, "question": question.id, "received_at": received_at.isoformat()}
+
+
+def _game_and_player(pin: str, token: str) -> tuple[Game, Player, str | None]:
+    """The live game, the caller's player and the bank's hash in one query (the hot path)."""
+    if game_names.is_pin(pin) and token:
+        row = db.session.execute(
+            select(Game, Player, Quiz.content_hash)
+            .join(Player, Player.game_id == Game.id)
+            .join(Quiz, Quiz.id == Game.quiz_id)
+            .where(Game.live_pin == pin, Player.token_hash == game_names.token_hash(token))
+        ).first()
+        if row is not None and not row[1].kicked:
+            return row[0], row[1], row[2]
+    game = _require_live(pin)  # only to say why not
+    return game, _active_player(game, token), None
 
 
 def _check_in_time(received_at: datetime, deadline: datetime | None) -> None:
@@ -523,14 +546,18 @@ def _check_in_time(received_at: datetime, deadline: datetime | None) -> None:
         )
 
 
-def _score(game, player, question: Question, index, given, elapsed, received_at) -> Answer:
+def _record(game, player, question: Question, index, given, elapsed, received_at) -> Answer:
+    """Score an answer and insert it (a plain INSERT: the hot path); a second one is a 409.
+
+    Returns the row as a transient object, for the caller's views.
+    """
     try:
         scored = score_answer(
             question, given, max(0.0, elapsed), player.streak, accuracy_first=game.accuracy_first
         )
     except AnswerShapeError as exc:
         raise GameError(422, "bad_answer", str(exc)) from exc
-    return Answer(
+    values = dict(
         game_id=game.id,
         player_id=player.id,
         question_index=index,
@@ -543,15 +570,14 @@ def _score(game, player, question: Question, index, given, elapsed, received_at)
         points=scored.points,
         bonus=scored.bonus if game.streak_bonus else 0,
         streak=scored.streak,
+        counted=True,
     )
-
-
-def _flush_once(row: Answer) -> None:
     try:
-        db.session.flush()
+        db.session.execute(insert(Answer).values(**values))
     except IntegrityError as exc:
         db.session.rollback()
         raise GameError(409, "already_answered", "You already answered this question.") from exc
+    return Answer(**values)
 
 
 def _answers_changed(game_id: int) -> None:
@@ -592,11 +618,9 @@ def _answer_self_paced(game, player, question_id, given, received_at) -> dict[st
         raise GameError(409, "not_open", f"Question '{question_id}' is not your open question.")
     opened = player.position_opened_at
     _check_in_time(received_at, opened + timedelta(seconds=question.time_limit))
-    row = _score(
+    row = _record(
         game, player, question, index, given, (received_at - opened).total_seconds(), received_at
     )
-    db.session.add(row)
-    _flush_once(row)
     moved = db.session.execute(
         update(Player)
         .where(Player.id == player.id, Player.position == index)

@@ -55,10 +55,20 @@ class _Tally:
     exercises_at: datetime | None = None
     trivia_at: datetime | None = None
 
+    _memo: tuple | None = field(default=None, repr=False, compare=False)
+
     @property
     def reached_at(self) -> datetime | None:
-        times = [t for t in (self.exercises_at, self.trivia_at) if t is not None]
-        return max(times) if times else None
+        return self.reached()[0]
+
+    def reached(self) -> tuple[datetime | None, str | None]:
+        """(when the score was reached, as ISO text), remembered until a time changes."""
+        key = (self.exercises_at, self.trivia_at)
+        if self._memo is None or self._memo[0] != key:
+            times = [t for t in key if t is not None]
+            when = max(times) if times else None
+            self._memo = (key, when, when.isoformat() if when else None)
+        return self._memo[1], self._memo[2]
 
     def reach(self, when: datetime | None) -> None:
         if when is not None and (self.exercises_at is None or when > self.exercises_at):
@@ -316,30 +326,30 @@ def _rows(
 ) -> list[dict[str, Any]]:
     """Rank by weighted score; a tie goes to whoever reached their score first, then to the older account."""
     far = utcnow().replace(year=9999)
-    order = sorted(
-        (
-            (round(w.exercises * t.exercises + w.trivia * t.trivia, 4), t.reached_at or far, uid)
-            for uid, t in tallies.items()
-            if uid in names and (t.exercises or t.trivia or t.reached_at)
-        ),
-        key=lambda item: (-item[0], item[1], item[2]),
-    )
+    order = []
+    for uid, t in tallies.items():
+        reached, iso = t.reached()
+        if uid in names and (t.exercises or t.trivia or reached is not None):
+            score = round(w.exercises * t.exercises + w.trivia * t.trivia, 4)
+            order.append((-score, reached or far, uid, iso))
+    order.sort()
     if limit:
         order = order[:limit]
     out = []
-    for rank, (score, _reached, uid) in enumerate(order, start=1):
+    for rank, (neg_score, _, uid, iso) in enumerate(order, start=1):
         t = tallies[uid]
+        name, username = names[uid]
         out.append(
             {
                 "rank": rank,
                 "user_id": uid,
-                "name": names[uid][0],
-                "username": names[uid][1],
-                "score": score,
+                "name": name,
+                "username": username,
+                "score": -neg_score,
                 "exercises": round(t.exercises, 4),
                 "trivia": round(t.trivia, 4),
                 "solved": t.solved,
-                "reached_at": t.reached_at.isoformat() if t.reached_at else None,
+                "reached_at": iso,
             }
         )
     return out
