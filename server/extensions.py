@@ -31,7 +31,7 @@ def _make_huey(name: str):
     url = os.environ.get("REDIS_URL")
     if url:
         return RedisHuey(name, url=url, blocking=True)
-    return SqliteHuey(name, filename=str(instance_dir() / f"{name}.db"))
+    return SqliteHuey(name, filename=str(instance_dir() / f"queue-{name}.db"))
 
 
 # ADVENTURES_QUEUE names the queues, so two deployments (or test runs) can share one Redis.

@@ -25,14 +25,21 @@ def _consume(queue, workers: int, periodic: bool) -> None:
 
 def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     """Start consuming; a CPU worker also takes GPU jobs when GPU_FALLBACK_TO_CPU is on."""
-    from graders.notebook.devices import detect_gpus
     from server import create_app
     from server.services import notebooks
 
     app = create_app()
     with app.app_context():
         notebooks.requeue_stale(force=True)
+    if not gpu:
+        from graders.notebook import warm_up
+        from server.services.exercises import EXERCISES_DIR
+
+        # Start the sandbox and a spare kernel now, so the first member does not wait for it.
+        warm_up(EXERCISES_DIR)
     if gpu:
+        from graders.notebook.devices import detect_gpus
+
         gpus = detect_gpus()
         if not gpus:
             raise SystemExit("adventures worker --gpu: TensorFlow sees no GPU on this machine.")

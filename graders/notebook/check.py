@@ -108,7 +108,11 @@ def check_exercise(
             report.problems.append(f"{where}.{label}: the grader failed: {result.error}")
             continue
         if label == "reference" and not result.full_marks:
-            failing = [f"{t.name}: {t.output.splitlines()[-1]}" for t in result.tests if t.status != "passed"]
+            failing = [
+                f"{t.name}: {t.output.splitlines()[-1]}"
+                for t in result.tests
+                if t.status != "passed"
+            ]
             report.problems.append(
                 f"{where}.reference: scores {result.score:g}/{result.max_score:g}, not full marks "
                 f"({'; '.join(failing)[:600]})"

@@ -99,8 +99,14 @@ class _GradingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+def _garbled(exc: Exception) -> str:
+    return f"The kernel sent a message the grader could not read ({type(exc).__name__})."
+
+
 def _error_output(ename: str, evalue: str) -> NotebookNode:
-    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+    return nbformat.v4.new_output(
+        "error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]
+    )
 
 
 def _failures(number: int, cell: NotebookNode) -> list[CellFailure]:
@@ -135,7 +141,9 @@ async def _recovered(client: _GradingClient, kernel: SandboxKernel, wait: float)
             msg = await kc.shell_channel.get_msg(timeout=left)
         except Empty:
             break
-        if msg["parent_header"].get("msg_id") == msg_id:
+        except Exception:  # noqa: BLE001 - garbled messages: it has not recovered
+            return False
+        if msg.get("parent_header", {}).get("msg_id") == msg_id:
             return True
     return False
 
@@ -183,7 +191,9 @@ async def _run(
             report.timed_out = True
             limit = client.current_timeout
             cell.outputs.append(
-                _error_output("TimeoutError", f"This cell ran for more than {limit} s and was stopped.")
+                _error_output(
+                    "TimeoutError", f"This cell ran for more than {limit} s and was stopped."
+                )
             )
             if not await _recovered(client, kernel, wait=5):
                 report.notes.append(
@@ -202,6 +212,17 @@ async def _run(
             report.notes.append(
                 f"The kernel died while running cell {index + 1} (out of memory, a crash, or "
                 "the process exited); nothing after it ran."
+            )
+            break
+        except Exception as exc:  # noqa: BLE001 - a hostile kernel can send anything
+            report.kernel_died = True
+            alive = False
+            kernel.kill()
+            cell.outputs.append(_error_output("KernelProtocolError", _garbled(exc)))
+            report.notes.append(
+                f"While running cell {index + 1} the kernel stopped speaking the Jupyter "
+                "protocol (did the notebook replace json or the kernel's own functions?), so it "
+                "was stopped; nothing after it ran."
             )
             break
         report.cells_run = number
@@ -243,6 +264,10 @@ async def _run_harness(
     except DeadKernelError:
         report.kernel_died = True
         report.harness_problem = "the kernel died while the checked functions ran"
+    except Exception as exc:  # noqa: BLE001 - a hostile kernel can send anything
+        report.kernel_died = True
+        report.harness_problem = _garbled(exc).lower().rstrip(".")
+        kernel.kill()
     finally:
         nb.cells.pop()
 

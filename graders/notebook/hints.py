@@ -81,9 +81,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         r"has no attribute '(Session|placeholder|global_variables_initializer|get_default_graph|contrib|ConfigProto)'",
-        lambda m: f"`tf.{m.group(1)}` is TensorFlow 1 API. TensorFlow 2 runs eagerly: call the "
-        "functions directly (the old API lives on as `tf.compat.v1`, but the graded functions "
-        "should not need it).",
+        lambda m: (
+            f"`tf.{m.group(1)}` is TensorFlow 1 API. TensorFlow 2 runs eagerly: call the "
+            "functions directly (the old API lives on as `tf.compat.v1`, but the graded functions "
+            "should not need it)."
+        ),
     ),
     _rule(r"tensorflow_datasets|\btfds\b", NETWORK_HINT),
     _rule(
@@ -122,7 +124,9 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def hint_for(error_type: str, message: str, traceback: str = "", *, function: str = "") -> str | None:
+def hint_for(
+    error_type: str, message: str, traceback: str = "", *, function: str = ""
+) -> str | None:
     """The hint for one error, or None when no rule knows it."""
     if error_type == "NameError" and function and f"'{function}'" in message:
         return (

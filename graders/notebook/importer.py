@@ -115,7 +115,12 @@ def blank_functions(source: str, skip: set[str] | None = None) -> tuple[str, lis
         )
         start = (first.end_lineno if keep_doc else first.lineno - 1) or node.lineno
         indent = " " * first.col_offset
-        body = [f"{indent}{START}", f"{indent}result = None", f"{indent}{END}", f"{indent}return result"]
+        body = [
+            f"{indent}{START}",
+            f"{indent}result = None",
+            f"{indent}{END}",
+            f"{indent}return result",
+        ]
         lines[start : node.end_lineno] = body
     return "\n".join(lines), list(reversed(names))
 
@@ -198,7 +203,11 @@ def import_notebook(nb_bytes: bytes, slug: str) -> tuple[NotebookNode, dict[str,
             "'# GRADED FUNCTION: <name>', a 'graded' tag or nbgrader solution metadata.",
         )
     prompt = next(
-        (c.source.strip() for c in source_nb.cells if c.cell_type == "markdown" and c.source.strip()),
+        (
+            c.source.strip()
+            for c in source_nb.cells
+            if c.cell_type == "markdown" and c.source.strip()
+        ),
         "TODO: describe the exercise.",
     )
     week = re.search(r"c\d+w(\d)", slug)

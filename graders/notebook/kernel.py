@@ -223,6 +223,12 @@ def _spawned(slot: Slot, limits: Limits) -> SandboxKernel:
     return kernel
 
 
+def prepare_spare(slot: Slot, limits: Limits) -> None:
+    """Start spawning the slot's reserve kernel now, if it has none."""
+    if slot.spare is None:
+        slot.spare = _spares.submit(_spawned, slot, limits)
+
+
 def take_kernel(slot: Slot, data: str | None, limits: Limits) -> SandboxKernel:
     """A kernel for this run: the slot's spare when it fits, else a fresh one.
 

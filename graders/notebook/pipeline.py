@@ -28,7 +28,7 @@ from graders.notebook.devices import detect_gpus, device_label
 from graders.notebook.execute import ExecutionReport, execute
 from graders.notebook.harness import harness_source, new_nonce, parse_results
 from graders.notebook.hints import hints_for
-from graders.notebook.kernel import take_kernel
+from graders.notebook.kernel import prepare_spare, take_kernel
 from graders.notebook.limits import Limits
 from graders.notebook.read import read_notebook
 from graders.notebook.result import GradeResult, TestResult
@@ -51,9 +51,7 @@ def reference_keys(spec: ExerciseSpec, *, root: Path | None = None) -> dict[str,
 
     assert spec.notebook is not None
     return {
-        c.name: check_key(
-            spec.notebook.reference, c.function, c.args, c.kwargs, c.setup, root=root
-        )
+        c.name: check_key(spec.notebook.reference, c.function, c.args, c.kwargs, c.setup, root=root)
         for c in spec.notebook.checks
     }
 
@@ -111,9 +109,23 @@ def _data_dirs(spec: ExerciseSpec, folder: Path) -> dict[str, Path]:
     found = {spec.slug: Path(folder) / "data"}
     for sibling in sorted(Path(folder).parent.glob("*/data")):
         found.setdefault(sibling.parent.name, sibling)
-    return {
-        slug: path for slug, path in found.items() if path.is_dir() and _SLUG.fullmatch(slug)
+    return {slug: path for slug, path in found.items() if path.is_dir() and _SLUG.fullmatch(slug)}
+
+
+def warm_up(exercises_root: Path, *, pool: SandboxPool | None = None) -> None:
+    """Start the sandbox (the TensorFlow import) and a spare kernel before the first upload.
+
+    A worker calls this once at start; it shows every exercise's data/ so no
+    later submission restarts the sandbox.
+    """
+    data = {
+        folder.parent.name: folder
+        for folder in sorted(Path(exercises_root).glob("*/data"))
+        if folder.is_dir() and _SLUG.fullmatch(folder.parent.name)
     }
+    pool = pool or default_pool()
+    with pool.slot(data) as slot:
+        prepare_spare(slot, Limits())
 
 
 def _not_run_reason(report: ExecutionReport | None) -> str:
@@ -161,12 +173,14 @@ def grade_notebook(
     )
     nb = read_notebook(notebook_bytes, limits)
     notes: list[str] = []
-    nb = sanitise(nb, notes)
     pool = pool or default_pool()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference") as background:
-        expected_future: Future = background.submit(
-            expected_values, spec, runner, reference_values
+    if spec.notebook.requires_gpu and not pool.config.gpu:
+        notes.append(
+            "This exercise is meant for a GPU; this grader has none, so it ran on the CPU."
         )
+    nb = sanitise(nb, notes)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reference") as background:
+        expected_future: Future = background.submit(expected_values, spec, runner, reference_values)
         report, raw, nonce, failure = _run(spec, folder, nb, limits, progress, pool)
         expected, reference_errors = expected_future.result()
     checks = spec.notebook.checks

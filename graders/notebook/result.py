@@ -57,7 +57,9 @@ class GradeResult:
 
     @property
     def full_marks(self) -> bool:
-        return self.status == "graded" and self.max_score > 0 and self.score >= self.max_score - 1e-9
+        return (
+            self.status == "graded" and self.max_score > 0 and self.score >= self.max_score - 1e-9
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

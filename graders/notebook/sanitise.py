@@ -13,7 +13,9 @@ from nbformat import NotebookNode
 
 Step = Callable[[NotebookNode, list[str]], NotebookNode]
 
-GRADE_UP_TO_HERE = re.compile(r"^\s*#\s*grade[-_ ]up[-_ ]to[-_ ]here\b", re.IGNORECASE | re.MULTILINE)
+GRADE_UP_TO_HERE = re.compile(
+    r"^\s*#\s*grade[-_ ]up[-_ ]to[-_ ]here\b", re.IGNORECASE | re.MULTILINE
+)
 
 # Cell magics whose whole body runs in a shell or another interpreter.
 _SHELL_CELL = re.compile(r"^\s*%%(bash|sh|script|system|sx|perl|ruby|python2|python3|pypy)\b")

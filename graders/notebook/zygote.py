@@ -3,19 +3,28 @@
 Importing TensorFlow costs about 4 s, more than grading a notebook. This
 process pays it once: it imports TensorFlow, Keras and ipykernel (nothing
 else: no op runs, no thread pool or CUDA context exists yet, so forking is
-safe), then forks one single-use kernel per submission. Each kernel gets, from
-the fork onwards:
+safe; `gc.freeze()` keeps the pages shared), then forks one single-use kernel
+per submission. A kernel's life:
 
-* new mount, PID, IPC, network and UTS namespaces (we hold CAP_SYS_ADMIN only
-  inside the sandbox's own user namespace, owned by the slot's unprivileged
-  uid), so it sees a fresh /proc with itself as PID 1, fresh tmpfs HOME, /tmp
-  and /dev/shm, its exercise's data read-only at ./data, only its own run
-  folder at /run/kernel, and no other submission, past or present;
-* rlimits (address space, CPU seconds, processes, file size, open files);
-* an empty capability set with the bounding set cleared and no_new_privs;
-* seeds for random, numpy and TensorFlow, and the grader's harness function,
-  which captures the functions it needs (os.open/os.write, json, the codec)
-  before any member code runs.
+1. **spawn** (before any submission is known; the host keeps one in reserve):
+   the child unshares new mount, PID, IPC, network and UTS namespaces (we hold
+   CAP_SYS_ADMIN only inside the sandbox's own user namespace, owned by the
+   slot's unprivileged uid) and mounts fresh tmpfs HOME, /tmp, /dev/shm and a
+   new devpts; it binds its run folder at /run/kernel, hides the other runs,
+   and forks PID 1 of the new PID namespace. That process mounts a fresh
+   /proc, starts its own session (a process group spans PID namespaces, so
+   killpg would otherwise reach us), opens the result file, sets rlimits,
+   drops every capability (bounding set too, no_new_privs) while it is still
+   single-threaded, seeds random/numpy/TensorFlow, captures what the harness
+   needs (os.write, json, the codec with a snapshot of the builtins) and starts
+   ipykernel on ZMQ ipc sockets in /run/kernel. We then remount /run/kernel
+   read-only inside its mount namespace ("seal"), so member code can neither
+   plant files nor swap sockets in the folder the host reads.
+2. **assign** (a submission arrives): we bind that exercise's data read-only at
+   ./data, hide every other exercise's data, and lower its rlimits to the run's
+   (prlimit; CPU seconds depend on the exercise's time limit). Milliseconds.
+3. member cells, then the harness cell, arrive over ZMQ from the host.
+4. **kill**: SIGKILL to PID 1 ends every process member code started.
 
 It is stdlib-only at import time and never imports the graders package: the
 host copies this file and graders/codec.py into the sandbox
@@ -78,7 +87,7 @@ def _check(result, what):
 
 
 def _mount(source, target, fstype, flags, data=None):
-    enc = (lambda s: None if s is None else s.encode())  # noqa: E731
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
     _check(
         _libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
         f"mount {target}",
@@ -122,7 +131,13 @@ def _private_world(run, limits):
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     _mount(None, "/dev", None, _locked_flags("/dev") | _MS_REMOUNT | _MS_BIND | _MS_RDONLY)
     _tmpfs("/dev/shm", limits.get("shm_mb", 64), "1777")
-    _mount("devpts", "/dev/pts", "devpts", _MS_NOSUID | _MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    _mount(
+        "devpts",
+        "/dev/pts",
+        "devpts",
+        _MS_NOSUID | _MS_NOEXEC,
+        "newinstance,ptmxmode=0666,mode=620",
+    )
     _tmpfs("/tmp", limits.get("tmp_mb", 256), "1777")
     _tmpfs("/home", limits.get("home_mb", 256), "0755")
     os.makedirs(WORK + "/data")
@@ -666,19 +681,19 @@ def warm_up():
     kernel; debugpy (0.4 s, and a debugger no grader needs) is made unimportable.
     """
     sys.modules["debugpy"] = None
+    import secrets  # noqa: F401
+
+    import IPython.extensions.storemagic  # noqa: F401
+    import IPython.utils.wildcard  # noqa: F401
+    import keras  # noqa: F401
     import numpy  # noqa: F401
     import numpy.random  # noqa: F401
     import tensorflow as tf
-    from tensorflow.keras.preprocessing import sequence, text  # noqa: F401
-
-    import keras  # noqa: F401
-    import secrets  # noqa: F401
     import tornado.platform.asyncio  # noqa: F401
-    import IPython.extensions.storemagic  # noqa: F401
-    import IPython.utils.wildcard  # noqa: F401
-    from IPython.core import completerlib, debugger, interactiveshell, oinspect  # noqa: F401
     from ipykernel import debugger as kernel_debugger
     from ipykernel import ipkernel, kernelapp, zmqshell  # noqa: F401
+    from IPython.core import completerlib, debugger, interactiveshell, oinspect  # noqa: F401
+    from tensorflow.keras.preprocessing import sequence, text  # noqa: F401
 
     assert not kernel_debugger._is_debugpy_available
     gc.collect()

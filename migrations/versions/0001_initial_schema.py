@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 21:43:30.949848
+Create Date: 2026-11-25 22:35:20.215450
 
 """
 
@@ -470,6 +470,7 @@ def upgrade():
     )
     with op.batch_alter_table("game_players", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_game_players_game_id"), ["game_id"], unique=False)
+        batch_op.create_index("ix_game_players_game_score", ["game_id", "score"], unique=False)
 
     op.create_table(
         "meetup_event_games",
@@ -653,6 +654,7 @@ def downgrade():
 
     op.drop_table("meetup_event_games")
     with op.batch_alter_table("game_players", schema=None) as batch_op:
+        batch_op.drop_index("ix_game_players_game_score")
         batch_op.drop_index(batch_op.f("ix_game_players_game_id"))
 
     op.drop_table("game_players")

@@ -86,7 +86,11 @@ class Player(Base):
     """A nickname in one game; only the SHA-256 of its token is stored."""
 
     __tablename__ = "game_players"
-    __table_args__ = (UniqueConstraint("game_id", "nickname_key"),)
+    __table_args__ = (
+        UniqueConstraint("game_id", "nickname_key"),
+        # Top-5 boards and "how many score more than me" walk this instead of sorting.
+        Index("ix_game_players_game_score", "game_id", "score"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)

@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from server.extensions import csrf, db, limiter
 from server.models.base import utcnow
-from server.models.game import Game, Player
+from server.models.game import Game
 from server.models.user import User
 from server.routes import sse
 from server.routes.errors import ApiError, json_body
@@ -41,6 +41,7 @@ from server.routes.guards import (
     instructor_page,
 )
 from server.services import game_banks, game_names, game_report, game_views, games
+from server.services.game_rate import WindowLimit
 from server.services.games import GameError
 
 bp = Blueprint("games", __name__)
@@ -69,12 +70,18 @@ def _limit(name: str, default: str):
     return limit
 
 
-def _token_key() -> str:
-    body = request.get_json(silent=True)
-    token = body.get("player_token") if isinstance(body, dict) else None
-    if isinstance(token, str) and token:
-        return "player:" + game_names.token_hash(token)[:32]
-    return "ip:" + (request.remote_addr or "?")
+def _answer_limit(token: str) -> None:
+    """The per-player limit on answers and self-paced moves (see services/game_rate.py)."""
+    app = current_app._get_current_object()
+    spec = _limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds")()
+    limit = app.extensions.get("adventures.answer_limit")
+    if limit is None or limit.spec != spec:
+        limit = app.extensions["adventures.answer_limit"] = WindowLimit(spec)
+    allowed, retry_after = limit.hit(game_names.token_hash(token))
+    if not allowed:
+        raise GameError(
+            429, "too_many_requests", f"Too many answers ({spec}); wait {retry_after:.0f} s."
+        )
 
 
 # ---- bodies --------------------------------------------------------------------
@@ -139,8 +146,8 @@ def _hosted(pin: str) -> Game:
     return game
 
 
-def _host_view(game: Game) -> dict[str, Any]:
-    state = game_views.host_state(game)
+def _host_view(game: Game, *, lists: bool = True) -> dict[str, Any]:
+    state = game_views.host_state(game, lists=lists)
     state["join_url"] = url_for("games.play_pin", pin=game.pin, _external=True)
     return state
 
@@ -243,7 +250,7 @@ api_create.openapi_body = NewGame
 
 
 @api.post("/games/<pin>/join")
-@limiter.limit(_limit("GAME_JOIN_RATE_LIMIT", "120 per minute"))
+@limiter.limit(_limit("GAME_JOIN_RATE_LIMIT", "300 per minute;30 per second"))
 def api_join(pin: str):
     """Join with a nickname -> {player_id, player_token}; keep the token to answer and reconnect."""
     body = json_body(JoinBody)
@@ -260,10 +267,10 @@ api_join.openapi_body = JoinBody
 
 
 @api.post("/games/<pin>/answers")
-@limiter.limit(_limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds"), key_func=_token_key)
 def api_answer(pin: str):
     """Answer the open question: {player_token, question, answer} -> {accepted: true}."""
     body = json_body(AnswerBody)
+    _answer_limit(body.player_token)
     if body.answer is None:
         raise GameError(
             422, "bad_answer", "answer: give a choice id, a list, a string or a number."
@@ -277,10 +284,10 @@ api_answer.openapi_body = AnswerBody
 
 
 @api.post("/games/<pin>/advance")
-@limiter.limit(_limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds"), key_func=_token_key)
 def api_advance(pin: str):
     """Self-paced: open my next question (an unanswered one counts as missed) -> my state."""
     body = json_body(TokenBody)
+    _answer_limit(body.player_token)
     return jsonify(games.advance(pin, body.player_token))
 
 
@@ -290,7 +297,7 @@ api_advance.openapi_body = TokenBody
 def _host_action(name: str, action, doc: str) -> None:
     def view(pin: str):
         game = games.settle_due(_hosted(pin))
-        return jsonify(_host_view(action(game)))
+        return jsonify(_host_view(action(game), lists=False))
 
     view.__name__ = f"api_{name}"
     view.__doc__ = doc
@@ -353,21 +360,14 @@ def api_state(pin: str):
 @api.get("/games/<pin>/events")
 def api_events(pin: str):
     """Server-Sent Events for a player (?token=player_token) or the host (host token or session)."""
-    game = games.find_game(pin)
-    token = request.args.get("token")
-    game_id = game.id
-    player = games.player_by_token(game, token)
-    if player is not None:
-        if player.kicked:
-            raise GameError(403, "kicked", "The host removed you from this game.")
-        player_id = player.id
-        db.session.close()  # no connection held while the response starts
-        return _player_stream(game_id, player_id)
     user = api_user(optional=True)
-    if games.is_host_token(game, token) or (user is not None and user.id == game.host_id):
-        db.session.close()
-        return _host_stream(game_id)
-    raise GameError(403, "bad_token", "Send ?token= with your player token (join first).")
+    game_id, player_id = games.stream_viewer(
+        pin, request.args.get("token"), user.id if user else None
+    )
+    db.session.close()  # no connection held while the response starts
+    if player_id is not None:
+        return _player_stream(game_id, player_id)
+    return _host_stream(game_id)
 
 
 def _ends(kind: str, data: Any) -> bool:
@@ -378,8 +378,7 @@ def _player_stream(game_id: int, player_id: int) -> Response:
     events = game_views.PlayerFilter(player_id)
 
     def snapshot():
-        game = games.settle_due(db.session.get(Game, game_id))
-        state = game_views.player_state(game, db.session.get(Player, player_id))
+        state = games.player_snapshot(game_id, player_id)
         events.floor = state["seq"]
         db.session.close()  # before the frame is written: a slow socket must not hold a connection
         return "state", state

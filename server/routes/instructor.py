@@ -93,8 +93,13 @@ def _api_errors(view: Callable) -> Callable:
     return wrapped
 
 
+def _exercise(slug: str):
+    """The active exercise with this slug (a slug with a NUL byte names none)."""
+    return None if "\x00" in slug else catalog.get_exercise(slug)
+
+
 def _exercise_or_404(slug: str):
-    exercise = catalog.get_exercise(slug)
+    exercise = _exercise(slug)
     if exercise is None:
         raise instructor.InstructorError(404, "not_found", f"No exercise '{slug}'.")
     return exercise
@@ -510,7 +515,7 @@ def exercises_page():
 @bp.get("/instructor/exercises/<slug>")
 @instructor_page
 def exercise_page(slug: str):
-    exercise = catalog.get_exercise(slug)
+    exercise = _exercise(slug)
     if exercise is None:
         abort(404, f"No exercise '{slug}'.")
     return render_template(
@@ -525,7 +530,7 @@ def exercise_page(slug: str):
 @bp.post("/instructor/exercises/<slug>/regrade")
 @instructor_page
 def regrade_exercise_form(slug: str):
-    exercise = catalog.get_exercise(slug)
+    exercise = _exercise(slug)
     if exercise is None:
         abort(404, f"No exercise '{slug}'.")
     job = regrade.regrade_exercise(current_user, exercise)
@@ -536,7 +541,7 @@ def regrade_exercise_form(slug: str):
 @bp.get("/instructor/exercises/<slug>/similarity")
 @instructor_page
 def similarity_page(slug: str):
-    exercise = catalog.get_exercise(slug)
+    exercise = _exercise(slug)
     if exercise is None or exercise.kind != "notebook":
         abort(404, f"No notebook exercise '{slug}'.")
     threshold = min(1.0, max(0.0, request.args.get("threshold", 0.8, type=float)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -11,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     jsonify,
     render_template,
     request,
@@ -73,12 +71,7 @@ def _or_404(found):
 @api.get("/leaderboard")
 def api_standings():
     """Overall standings: weighted best exercise scores plus trivia points; ties go to who got there first."""
-    rows = leaderboard.standings()
-    memo = current_app.extensions.setdefault("adventures.standings_json", {})
-    if memo.get("rows") is not rows:  # serialise once per change, not once per screen
-        memo["body"] = json.dumps(rows, separators=(",", ":"))
-        memo["rows"] = rows
-    return Response(memo["body"], mimetype="application/json")
+    return Response(leaderboard.standings_json(), mimetype="application/json")
 
 
 @api.get("/leaderboard/boards")
@@ -90,7 +83,7 @@ def api_boards():
 @api.get("/leaderboard/exercises/<slug>")
 def api_exercise(slug: str):
     """One exercise's standings: best score, first to reach it first."""
-    exercise = _or_404(catalog.get_exercise(slug))
+    exercise = _or_404(None if "\x00" in slug else catalog.get_exercise(slug))
     return jsonify(leaderboard.exercise_standings(exercise))
 
 
@@ -172,15 +165,23 @@ COLUMNS = {
 }
 
 
+PAGE_ROWS = 100  # rows drawn on a page (?all=1 draws everyone); the projector shows 15
+PROJECTOR_ROWS = 15
+
+
 def _render(key: str, title: str, rows: list[dict[str, Any]]):
     projector = request.args.get("projector") == "1"
     kind = key.partition(":")[0]
+    limit = PROJECTOR_ROWS if projector else 0 if request.args.get("all") == "1" else PAGE_ROWS
+    shown = rows[:limit] if limit else rows
     return render_template(
         "leaderboard.html",
         key=key,
         kind=kind,
         title=title,
-        rows=leaderboard.public(rows) if projector else rows,
+        rows=leaderboard.public(shown) if projector else shown,
+        total=len(rows),
+        limit=limit,
         columns=COLUMNS[kind],
         projector=projector,
         boards=None if projector else _boards(),
@@ -195,7 +196,7 @@ def page():
 
 @bp.get("/leaderboard/exercises/<slug>")
 def exercise_page(slug: str):
-    exercise = catalog.get_exercise(slug)
+    exercise = None if "\x00" in slug else catalog.get_exercise(slug)
     if exercise is None:
         abort(404, f"No exercise '{slug}'.")
     return _render(f"exercise:{slug}", exercise.title, leaderboard.exercise_standings(exercise))

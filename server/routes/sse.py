@@ -41,10 +41,11 @@ def stream(
             yield "retry: 2000\n\n"
             if snapshot is not None:
                 event_type, data = snapshot()
+                db.session.close()  # hand the connection back before writing to a slow client
                 yield _frame(event_type, data)
                 if until and until(event_type, data):
                     return
-            db.session.close()  # hand the connection back while the stream idles
+            db.session.close()
             deadline = time.monotonic() + max_seconds
             while time.monotonic() < deadline:
                 event = sub.get(timeout=KEEPALIVE_S)
@@ -52,6 +53,7 @@ def stream(
                     yield ": keep-alive\n\n"
                     continue
                 out = (event.type, event.data) if transform is None else transform(event)
+                db.session.close()
                 if out is None:
                     continue
                 yield _frame(out[0], out[1], event.id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from graders.trivia import Bank, BankError, Question, load_banks, parse_bank, resolve_keys
 from graders.trivia_csv import export_kahoot_csv, import_kahoot_csv
@@ -161,6 +161,7 @@ class _Cached:
 
 
 _cache: dict[int, _Cached] = {}
+_DIGEST = select(Quiz.content_hash).where(Quiz.id == bindparam("quiz_id"))
 _cache_lock = threading.Lock()
 
 
@@ -172,7 +173,7 @@ def cached(quiz_id: int, digest: str | None = None) -> _Cached:
     table was emptied, as tests do.
     """
     if digest is None:
-        digest = db.session.scalar(select(Quiz.content_hash).where(Quiz.id == quiz_id))
+        digest = db.session.scalar(_DIGEST, {"quiz_id": quiz_id})
     if digest is None:
         raise LookupError(f"no quiz {quiz_id}")
     entry = _cache.get(quiz_id)

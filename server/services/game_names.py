@@ -34,7 +34,18 @@ _ANYWHERE = (
     "hitler",
 )
 # Matched at the start of a word only: Scunthorpe, therapist and saltwater stay allowed.
-_WORD_START = ("shit", "cunt", "nazi", "twat", "rapist", "kike", "retard", "slut", "pussy", "spastic")
+_WORD_START = (
+    "shit",
+    "cunt",
+    "nazi",
+    "twat",
+    "rapist",
+    "kike",
+    "retard",
+    "slut",
+    "pussy",
+    "spastic",
+)
 # Matched only as whole words, so "Dickens", "Scunthorpe" and "cocktail" stay allowed.
 _WHOLE_WORDS = {"ass", "arse", "cock", "dick", "fag", "tits", "cum", "jizz", "porn", "sex", "piss"}
 _LEET = str.maketrans(

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from graders.trivia import CHOICE_KINDS, NETWORK_GRACE_S, question_public, question_reveal
 from server.extensions import db
@@ -95,25 +95,27 @@ def split_answers(question, rows) -> list[dict[str, Any]]:
 # ---- standings ---------------------------------------------------------------
 
 
+_STANDINGS = (
+    select(
+        Player.id, Player.nickname, Player.score, Player.correct, Player.prev_rank, Player.streak
+    )
+    .where(Player.game_id == bindparam("game_id"), Player.kicked.is_(False))
+    .order_by(Player.score.desc(), Player.id)
+)
+_TOP = _STANDINGS.limit(bindparam("limit"))
+
+
 def standings(game_id: int, limit: int | None = None) -> list[dict[str, Any]]:
     """Active players by score, with competition ranks (1, 1, 3) and the rank before the last reveal.
 
     With `limit`, only the first rows: their ranks are still right, as every
     higher score is among them.
     """
-    query = (
-        select(
-            Player.id, Player.nickname, Player.score, Player.correct, Player.prev_rank, Player.streak
-        )
-        .where(Player.game_id == game_id, Player.kicked.is_(False))
-        .order_by(Player.score.desc(), Player.id)
-    )
-    if limit is not None:
-        query = query.limit(limit)
+    query, params = (_STANDINGS, {}) if limit is None else (_TOP, {"limit": limit})
     out: list[dict[str, Any]] = []
     rank = 0
     last_score = None
-    for i, r in enumerate(db.session.execute(query).all(), start=1):
+    for i, r in enumerate(db.session.execute(query, {"game_id": game_id, **params}), start=1):
         if r.score != last_score:
             rank, last_score = i, r.score
         out.append(
@@ -131,29 +133,34 @@ def standings(game_id: int, limit: int | None = None) -> list[dict[str, Any]]:
 
 
 def rank_of(game_id: int, score: int) -> int:
-    better = db.session.scalar(
-        select(func.count(Player.id)).where(
-            Player.game_id == game_id, Player.kicked.is_(False), Player.score > score
-        )
-    )
-    return int(better or 0) + 1
+    return counts(game_id, score)[1] + 1
 
 
 def player_count(game_id: int) -> int:
-    return int(
-        db.session.scalar(
-            select(func.count(Player.id)).where(Player.game_id == game_id, Player.kicked.is_(False))
-        )
-        or 0
-    )
+    return counts(game_id)[0]
 
 
-def me_view(game: Game, player: Player) -> dict[str, Any]:
+_ACTIVE = (Player.game_id == bindparam("game_id"), Player.kicked.is_(False))
+_COUNT = select(func.count(Player.id)).where(*_ACTIVE)
+_COUNT_ABOVE = select(
+    func.count(Player.id), func.count(Player.id).filter(Player.score > bindparam("score"))
+).where(*_ACTIVE)
+
+
+def counts(game_id: int, score: int | None = None) -> tuple[int, int]:
+    """Active players, and how many of them score more than `score`, in one query."""
+    if score is None:
+        return int(db.session.execute(_COUNT, {"game_id": game_id}).scalar_one()), 0
+    total, above = db.session.execute(_COUNT_ABOVE, {"game_id": game_id, "score": score}).one()
+    return int(total), int(above)
+
+
+def me_view(game: Game, player: Player, rank: int | None = None) -> dict[str, Any]:
     return {
         "id": player.id,
         "nickname": player.nickname,
         "score": player.score,
-        "rank": rank_of(game.id, player.score),
+        "rank": rank if rank is not None else rank_of(game.id, player.score),
         "prev_rank": player.prev_rank,
         "streak": player.streak,
         "correct_answers": player.correct,
@@ -177,10 +184,13 @@ def answer_result(row: Answer | None) -> dict[str, Any]:
     }
 
 
+_ANSWER_OF = select(Answer).where(
+    Answer.player_id == bindparam("player_id"), Answer.question_index == bindparam("index")
+)
+
+
 def _answer_of(player_id: int, index: int) -> Answer | None:
-    return db.session.scalar(
-        select(Answer).where(Answer.player_id == player_id, Answer.question_index == index)
-    )
+    return db.session.scalar(_ANSWER_OF, {"player_id": player_id, "index": index})
 
 
 # ---- snapshots ---------------------------------------------------------------
@@ -196,9 +206,11 @@ def options_view(game: Game) -> dict[str, Any]:
     }
 
 
-def base_state(game: Game) -> dict[str, Any]:
+def base_state(
+    game: Game, *, digest: str | None = None, players: int | None = None
+) -> dict[str, Any]:
     """The state everyone may see: phase, the open question (public view), top scores."""
-    bank = bank_for(game.quiz_id)
+    bank = cached(game.quiz_id, digest).bank
     now = utcnow()
     state: dict[str, Any] = {
         "pin": game.pin,
@@ -213,7 +225,7 @@ def base_state(game: Game) -> dict[str, Any]:
         "question": None,
         "remaining_ms": None,
         "options": options_view(game),
-        "player_count": player_count(game.id),
+        "player_count": player_count(game.id) if players is None else players,
         "grace_ms": int(NETWORK_GRACE_S * 1000),
     }
     if game.mode == "host" and game.phase in ("question", "reveal", "standings"):
@@ -234,10 +246,11 @@ def base_state(game: Game) -> dict[str, Any]:
     return state
 
 
-def player_state(game: Game, player: Player) -> dict[str, Any]:
+def player_state(game: Game, player: Player, digest: str | None = None) -> dict[str, Any]:
     """A player's snapshot: the shared state, their own score and rank, their own answer."""
-    state = base_state(game)
-    state["me"] = me_view(game, player)
+    total, better = counts(game.id, player.score)
+    state = base_state(game, digest=digest, players=total)
+    state["me"] = me_view(game, player, rank=better + 1)
     if game.mode == "host" and game.question_index >= 0 and game.phase != "lobby":
         row = _answer_of(player.id, game.question_index)
         if game.phase == "question":
@@ -275,12 +288,18 @@ def self_paced_view(game: Game, player: Player) -> dict[str, Any]:
     return view
 
 
-def host_state(game: Game) -> dict[str, Any]:
-    """The host's snapshot: everything public plus the players and live counters."""
+def host_state(game: Game, *, lists: bool = True) -> dict[str, Any]:
+    """The host's snapshot: everything public plus the players and live counters.
+
+    `lists=False` leaves out the full player and score lists outside the lobby
+    and the podium: the answer to a host's click then costs little, as it comes
+    while the new question is going out to every phone.
+    """
     state = base_state(game)
-    board = standings(game.id)
-    state["players"] = [{"id": r["player_id"], "nickname": r["nickname"]} for r in board]
-    state["scores"] = board
+    if lists or game.phase in ("lobby", "ended"):
+        board = standings(game.id)
+        state["players"] = [{"id": r["player_id"], "nickname": r["nickname"]} for r in board]
+        state["scores"] = board
     if game.mode == "host" and game.phase == "question":
         state["answered"] = answered_count(game.id, game.question_index)
     if game.mode == "self":

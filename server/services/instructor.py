@@ -36,8 +36,10 @@ class Filters:
 def find_member(ref: str) -> User | None:
     """A member by id or username (any case)."""
     ref = (ref or "").strip()
+    if "\x00" in ref or len(ref) > 80:
+        return None
     if ref.isdigit():
-        return db.session.get(User, int(ref))
+        return db.session.get(User, int(ref)) if len(ref) <= 9 else None
     return db.session.scalar(select(User).where(func.lower(User.username) == ref.lower()))
 
 
@@ -46,6 +48,8 @@ def browse(
 ) -> tuple[int, list[dict[str, Any]]]:
     """(how many match, one page of rows, newest first); unknown filters are 400s, not empty pages."""
     conditions = []
+    if any("\x00" in (f or "") for f in (filters.exercise, filters.member, filters.status)):
+        raise InstructorError(400, "bad_request", "Filters are plain text.")
     if filters.exercise:
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == filters.exercise))
         if exercise is None:
@@ -153,7 +157,7 @@ def submission_record(sub: Submission) -> dict[str, Any]:
 
 
 def get_submission(submission_id: int) -> Submission:
-    sub = db.session.get(Submission, submission_id)
+    sub = db.session.get(Submission, submission_id) if 0 < submission_id < 2**31 else None
     if sub is None:
         raise InstructorError(404, "not_found", f"No submission {submission_id}.")
     return sub

@@ -30,7 +30,7 @@ def list_events() -> list[dict[str, Any]]:
 
 
 def get_event(event_id: int) -> MeetupEvent:
-    event = db.session.get(MeetupEvent, event_id)
+    event = db.session.get(MeetupEvent, event_id) if 0 < event_id < 2**31 else None
     if event is None:
         raise EventError(404, "not_found", f"No meetup event {event_id}.")
     return event
@@ -74,7 +74,7 @@ def save_event(
     trivia_weight: float = leaderboard.DEFAULT_TRIVIA_WEIGHT,
 ) -> MeetupEvent:
     """Create (event None) or replace an event; unknown exercises or games are 400s."""
-    title = (title or "").strip()
+    title = (title or "").replace("\x00", "").strip()
     if not title:
         raise EventError(400, "bad_request", "title: give the event a name.")
     starts_at, ends_at = _aware(starts_at), _aware(ends_at)
@@ -85,6 +85,7 @@ def save_event(
             raise EventError(
                 400, "bad_request", f"{name}: between 0 and {leaderboard.MAX_WEIGHT:g}."
             )
+    exercises = [slug.replace("\x00", "") for slug in exercises]
     found = dict(
         db.session.execute(
             select(Exercise.slug, Exercise.id).where(Exercise.slug.in_(exercises or [""]))

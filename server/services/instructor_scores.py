@@ -119,7 +119,7 @@ def audit(
 
 def override(actor: User, sub: Submission, score: float, comment: str) -> Submission:
     """Set a graded submission's score by hand; the old result goes to history, the change to the audit log."""
-    comment = (comment or "").strip()
+    comment = (comment or "").replace("\x00", "").strip()
     if not comment:
         raise ScoreError(400, "comment_required", "Say why the score changes (comment).")
     if sub.status not in ("graded", "error"):

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app
@@ -32,7 +32,7 @@ MAX_WEIGHT = 1000.0
 # A trivia answer is worth up to ~1,000 points and an exercise a few: 1,000 trivia points
 # count like 10 exercise points until the instructor says otherwise.
 DEFAULT_TRIVIA_WEIGHT = 0.01
-CACHE_TTL_S = 15.0  # a display name changed without an event shows within this
+CACHE_TTL_S = 15.0  # a display name changed without an event shows within this many seconds
 CATCH_UP_MAX = 200  # more board events than this since the cache: recompute it all
 
 
@@ -85,7 +85,33 @@ class _Board:
     weights: Weights
     tallies: dict[int, _Tally]
     names: dict[int, tuple[str, str]]
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    parts: dict[int, _Part | None] = field(default_factory=dict)
+    order: list[_Part] = field(default_factory=list)
+    body: str = "[]"
+    _rows: list[dict[str, Any]] | None = None
+
+    def refresh(self, members: Any) -> None:
+        """Rebuild these members' parts, then rank everyone (a sort of ready-made parts)."""
+        for uid in members:
+            self.parts[uid] = _part(uid, self.tallies.get(uid), self.names, self.weights)
+        self.order = _ranked(self.parts.values())
+        self.body = _as_json(self.order)
+        self._rows = None
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:  # built on first use: the JSON route needs only the body
+            self._rows = _as_rows(self.order)
+        return self._rows
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A member's row without its rank, and the same as JSON, kept between changes."""
+
+    key: tuple  # sort key: (-score, reached or far future, user id)
+    row: dict[str, Any]
+    text: str
 
 
 # ---- weights -------------------------------------------------------------------
@@ -136,19 +162,33 @@ def standings(limit: int | None = None, *, weights_: Weights | None = None) -> l
     if stamp is None:
         w = weights()
         return _rows(_all_tallies(w), _names(None), w, limit)
+    rows = _cached_board(stamp).rows
+    return rows[:limit] if limit else rows
+
+
+def standings_json() -> str:
+    """The overall board as JSON text, serialised once per change rather than per request."""
+    stamp = _stamp()
+    if stamp is None:
+        return json.dumps(standings(), separators=(",", ":"))
+    return _cached_board(stamp).body
+
+
+def _cached_board(stamp: tuple) -> _Board:
     state = current_app.extensions.setdefault("adventures.standings", {"lock": threading.Lock()})
     with state["lock"]:
         board = state.get("board")
         fresh = board is not None and board.rest == stamp[1:]
-        fresh = fresh and time.monotonic() - board.made <= CACHE_TTL_S
         if fresh and board.event_id != stamp[0]:
             fresh = _catch_up(board, stamp[0])
+        if fresh and time.monotonic() - board.made > CACHE_TTL_S:
+            _rename(board)
         if not fresh:
             w = weights()
             board = _Board(stamp[1:], stamp[0], time.monotonic(), w, _all_tallies(w), _names(None))
-            board.rows = _rows(board.tallies, board.names, w, None)
+            board.refresh(list(board.tallies))
             state["board"] = board
-    return board.rows[:limit] if limit else board.rows
+        return board
 
 
 def _stamp() -> tuple | None:
@@ -182,6 +222,16 @@ def _stamp() -> tuple | None:
     return tuple(row)
 
 
+def _rename(board: _Board) -> None:
+    """Display names change without an event: reread them now and then."""
+    names = _names(None)
+    changed = [uid for uid in board.tallies if names.get(uid) != board.names.get(uid)]
+    board.names = names
+    if changed:
+        board.refresh(changed)
+    board.made = time.monotonic()
+
+
 def _catch_up(board: _Board, upto: Any) -> bool:
     """Apply the board events since the cached one; False when a full recompute is needed."""
     from server.models.bus import BusEvent
@@ -210,7 +260,7 @@ def _catch_up(board: _Board, upto: Any) -> bool:
             tally.exercises, tally.solved, tally.exercises_at = totals.get(uid, (0.0, 0, None))
         missing = [uid for uid in members if uid not in board.names]
         board.names.update(_names(missing))
-        board.rows = _rows(board.tallies, board.names, board.weights, None)
+        board.refresh(members)
     board.event_id = upto
     return True
 
@@ -321,38 +371,53 @@ def _names(user_ids: list[int] | None) -> dict[int, tuple[str, str]]:
     return {uid: (name, username) for uid, name, username in db.session.execute(query)}
 
 
+_FAR = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _part(
+    uid: int, t: _Tally | None, names: dict[int, tuple[str, str]], w: Weights
+) -> _Part | None:
+    """A member's row on a board, or None when they are not on it (no account, nothing scored)."""
+    if t is None or uid not in names:
+        return None
+    reached, iso = t.reached()
+    if not (t.exercises or t.trivia or reached is not None):
+        return None
+    score = round(w.exercises * t.exercises + w.trivia * t.trivia, 4)
+    row = {
+        "user_id": uid,
+        "name": names[uid][0],
+        "username": names[uid][1],
+        "score": score,
+        "exercises": round(t.exercises, 4),
+        "trivia": round(t.trivia, 4),
+        "solved": t.solved,
+        "reached_at": iso,
+    }
+    return _Part((-score, reached or _FAR, uid), row, json.dumps(row, separators=(",", ":")))
+
+
+def _ranked(parts: Any) -> list[_Part]:
+    """Rank by weighted score; a tie goes to whoever reached their score first, then to the
+    older account."""
+    return sorted((p for p in parts if p is not None), key=lambda p: p.key)
+
+
+def _as_rows(order: list[_Part]) -> list[dict[str, Any]]:
+    return [{"rank": rank, **p.row} for rank, p in enumerate(order, start=1)]
+
+
+def _as_json(order: list[_Part]) -> str:
+    """The same rows as JSON text, from each member's JSON kept since their last change."""
+    body = ",".join(f'{{"rank":{rank},{p.text[1:]}' for rank, p in enumerate(order, start=1))
+    return f"[{body}]"
+
+
 def _rows(
     tallies: dict[int, _Tally], names: dict[int, tuple[str, str]], w: Weights, limit: int | None
 ) -> list[dict[str, Any]]:
-    """Rank by weighted score; a tie goes to whoever reached their score first, then to the older account."""
-    far = utcnow().replace(year=9999)
-    order = []
-    for uid, t in tallies.items():
-        reached, iso = t.reached()
-        if uid in names and (t.exercises or t.trivia or reached is not None):
-            score = round(w.exercises * t.exercises + w.trivia * t.trivia, 4)
-            order.append((-score, reached or far, uid, iso))
-    order.sort()
-    if limit:
-        order = order[:limit]
-    out = []
-    for rank, (neg_score, _, uid, iso) in enumerate(order, start=1):
-        t = tallies[uid]
-        name, username = names[uid]
-        out.append(
-            {
-                "rank": rank,
-                "user_id": uid,
-                "name": name,
-                "username": username,
-                "score": -neg_score,
-                "exercises": round(t.exercises, 4),
-                "trivia": round(t.trivia, 4),
-                "solved": t.solved,
-                "reached_at": iso,
-            }
-        )
-    return out
+    order = _ranked(_part(uid, t, names, w) for uid, t in tallies.items())
+    return _as_rows(order[:limit] if limit else order)
 
 
 # ---- board keys (the live stream and the pages name a board this way) ------------
@@ -360,13 +425,15 @@ def _rows(
 
 def board(key: str) -> tuple[str, list[dict[str, Any]]] | None:
     """('title', rows) for 'overall', 'exercise:<slug>', 'event:<id>' or 'game:<id>'."""
+    if "\x00" in (key or ""):
+        return None
     kind, _, ident = (key or "overall").partition(":")
     if kind == "overall":
         return "Overall", standings()
     if kind == "exercise":
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == ident))
         return (exercise.title, exercise_standings(exercise)) if exercise else None
-    if kind in ("event", "game") and ident.isdigit():
+    if kind in ("event", "game") and ident.isdigit() and len(ident) <= 9:
         if kind == "event":
             event = db.session.get(MeetupEvent, int(ident))
             return (event.title, event_standings(event)) if event else None
@@ -401,7 +468,7 @@ def trivia_by_member(game_ids: list[int] | None = None) -> dict[int, tuple[float
 
 def game_board(game_id: int) -> list[dict[str, Any]] | None:
     """A game's players by score; a tie goes to whoever scored their last points first."""
-    game = db.session.get(Game, game_id)
+    game = db.session.get(Game, game_id) if 0 < game_id < 2**31 else None
     if game is None:
         return None
     last_points = (
@@ -442,7 +509,8 @@ def game_board(game_id: int) -> list[dict[str, Any]] | None:
 
 def unknown_games(game_ids: list[int]) -> list[int]:
     """The ids among game_ids that name no game."""
-    found = set(db.session.scalars(select(Game.id).where(Game.id.in_(game_ids or [0]))))
+    sane = [g for g in game_ids if 0 < g < 2**31]
+    found = set(db.session.scalars(select(Game.id).where(Game.id.in_(sane or [0]))))
     return sorted(set(game_ids) - found)
 
 

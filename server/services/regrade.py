@@ -13,16 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, and_, func, insert, literal, select, update
 
 from server.extensions import db
-from server.models.base import utcnow
+from server.models.base import UTCDateTime, utcnow
 from server.models.exercise import Exercise
-from server.models.instructor import Regrade, RegradeItem
+from server.models.instructor import Regrade, RegradeItem, ResultHistory
 from server.models.submission import Submission
 from server.models.user import User
 from server.services.exercises import spec_of
-from server.services.instructor_scores import audit, keep_history, recompute_best
+from server.services.instructor_scores import audit, recompute_best
 
 REGRADABLE = ("graded", "error")
 
@@ -40,69 +40,98 @@ def regrade_submission(actor: User, sub: Submission) -> Regrade:
         raise RegradeError(
             409, "in_progress", "This submission is being graded now; regrade it when it is done."
         )
-    return _start(actor, sub.exercise, [sub], scope="submission")
+    return _start(actor, sub.exercise, Submission.id == sub.id, scope="submission", target=sub.id)
 
 
 def regrade_exercise(actor: User, exercise: Exercise) -> Regrade:
     """Every graded submission of the exercise; ones already queued will use the new spec anyway."""
-    subs = list(
-        db.session.scalars(
-            select(Submission)
-            .where(Submission.exercise_id == exercise.id, Submission.status.in_(REGRADABLE))
-            .order_by(Submission.id)
-        )
+    return _start(
+        actor, exercise, Submission.exercise_id == exercise.id, scope="exercise", target=exercise.id
     )
-    return _start(actor, exercise, subs, scope="exercise")
 
 
-def _start(actor: User, exercise: Exercise, subs: list[Submission], *, scope: str) -> Regrade:
-    busy = set(
-        db.session.scalars(
-            select(RegradeItem.submission_id).where(
-                RegradeItem.state == "pending",
-                RegradeItem.submission_id.in_([s.id for s in subs] or [0]),
-            )
-        )
-    )
-    todo = [s for s in subs if s.id not in busy]
+def _start(actor: User, exercise: Exercise, which, *, scope: str, target: int) -> Regrade:
+    """Copy the chosen results to history, queue the submissions, then enqueue their jobs.
+
+    Set-based (INSERT ... SELECT, UPDATE ... WHERE) so regrading thousands of notebooks never
+    loads their documents and notebooks into this process.
+    """
+    now = utcnow()
     regrade = Regrade(
-        exercise_id=exercise.id,
-        requested_by=actor.id,
-        scope=scope,
-        total=len(todo),
-        created_at=utcnow(),
-        finished_at=None if todo else utcnow(),
+        exercise_id=exercise.id, requested_by=actor.id, scope=scope, total=0, created_at=now
     )
     db.session.add(regrade)
     db.session.flush()
-    for sub in todo:
-        history = keep_history(sub, "regrade", actor=actor, regrade_id=regrade.id)
-        db.session.flush()
-        db.session.add(
-            RegradeItem(
-                regrade_id=regrade.id,
-                submission_id=sub.id,
-                history_id=history.id,
-                old_score=sub.score,
-            )
+    pending = select(RegradeItem.submission_id).where(RegradeItem.state == "pending")
+    chosen = and_(which, Submission.status.in_(REGRADABLE), Submission.id.not_in(pending))
+    copied = (
+        "submission_id", "reason", "status", "score", "max_score", "result", "executed_notebook",
+        "exercise_version", "graded_at", "replaced_at", "actor_id", "regrade_id",
+    )  # fmt: skip
+    db.session.execute(
+        insert(ResultHistory).from_select(
+            copied,
+            select(
+                Submission.id,
+                literal("regrade", String),
+                Submission.status,
+                Submission.score,
+                Submission.max_score,
+                Submission.result,
+                Submission.executed_notebook,
+                Submission.exercise_version,
+                Submission.graded_at,
+                literal(now, UTCDateTime),
+                literal(actor.id, Integer),
+                literal(regrade.id, Integer),
+            ).where(chosen),
         )
-        # The old result stays visible until the new one replaces it whole.
-        sub.status = "queued"
-        sub.exercise_version = exercise.version
-        sub.started_at = None
-        sub.graded_at = None
-        sub.job_attempts = 0
-        sub.progress = None
+    )
+    db.session.execute(
+        insert(RegradeItem).from_select(
+            ("regrade_id", "submission_id", "state", "history_id", "old_score"),
+            select(
+                ResultHistory.regrade_id,
+                ResultHistory.submission_id,
+                literal("pending", String),
+                ResultHistory.id,
+                ResultHistory.score,
+            ).where(ResultHistory.regrade_id == regrade.id),
+        )
+    )
+    ids = list(
+        db.session.scalars(
+            select(RegradeItem.submission_id)
+            .where(RegradeItem.regrade_id == regrade.id)
+            .order_by(RegradeItem.submission_id)
+        )
+    )
+    # The old result stays visible until the new one replaces it whole.
+    db.session.execute(
+        update(Submission)
+        .where(Submission.id.in_(ids or [0]))
+        .values(
+            status="queued",
+            exercise_version=exercise.version,
+            started_at=None,
+            graded_at=None,
+            job_attempts=0,
+            progress=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    regrade.total = len(ids)
+    regrade.finished_at = None if ids else now
     audit(
         actor,
         "regrade",
-        "exercise" if scope == "exercise" else "submission",
-        exercise.id if scope == "exercise" else (subs[0].id if subs else None),
-        detail={"regrade_id": regrade.id, "exercise": exercise.slug, "submissions": len(todo)},
+        scope,
+        target,
+        detail={"regrade_id": regrade.id, "exercise": exercise.slug, "submissions": len(ids)},
     )
     db.session.commit()
     regrade_id = regrade.id
-    for sub_id in [s.id for s in todo]:
+    for sub_id in ids:
         _enqueue(sub_id)
     return db.session.get(Regrade, regrade_id)
 
@@ -129,30 +158,33 @@ def settle(sub: Submission) -> bool:
     Returns True when the member's best score changed. A second result for the
     same submission finds no pending item, so it is recorded once.
     """
-    item = db.session.scalar(
+    items = db.session.scalars(
         select(RegradeItem).where(
             RegradeItem.submission_id == sub.id, RegradeItem.state == "pending"
         )
-    )
-    if item is None:
+    ).all()
+    if not items:
         return False
-    item.state = "done"
-    item.new_score = sub.score
-    item.finished_at = utcnow()
+    for item in items:  # two regrades started at once may both hold it
+        item.state = "done"
+        item.new_score = sub.score
+        item.finished_at = utcnow()
     moved = recompute_best(sub.user_id, sub.exercise_id)
-    left = db.session.scalar(
-        select(func.count(RegradeItem.id)).where(
-            RegradeItem.regrade_id == item.regrade_id, RegradeItem.state == "pending"
+    db.session.flush()
+    for regrade_id in {item.regrade_id for item in items}:
+        left = db.session.scalar(
+            select(func.count(RegradeItem.id)).where(
+                RegradeItem.regrade_id == regrade_id, RegradeItem.state == "pending"
+            )
         )
-    )
-    if not left:
-        db.session.get(Regrade, item.regrade_id).finished_at = utcnow()
+        if not left:
+            db.session.get(Regrade, regrade_id).finished_at = utcnow()
     return moved
 
 
 def progress(regrade_id: int) -> dict[str, Any] | None:
     """Counts for the progress bar: done of total, and how many scores went up or down."""
-    regrade = db.session.get(Regrade, regrade_id)
+    regrade = db.session.get(Regrade, regrade_id) if 0 < regrade_id < 2**31 else None
     if regrade is None:
         return None
     rows = db.session.execute(

@@ -51,7 +51,13 @@ questions:
     explanation: SECRET-EXPLANATION-5 from keras.
 """
 
-KEYS = {"tokenize": "a", "levels": ["a", "b"], "oov": "true", "params": 16000, "pad": "pad_sequences"}
+KEYS = {
+    "tokenize": "a",
+    "levels": ["a", "b"],
+    "oov": "true",
+    "params": 16000,
+    "pad": "pad_sequences",
+}
 WRONG = {"tokenize": "b", "levels": ["c"], "oov": "false", "params": 1, "pad": "padding"}
 
 

@@ -134,7 +134,10 @@ def test_answer_and_join_rate_limits(make_app, quiz, bank_dir):
     from tests.games.conftest import Play
 
     app = make_app(
-        GAME_TIMERS=False, GAME_COALESCE_S=0, GAME_ANSWER_RATE_LIMIT="3 per minute", GAME_JOIN_RATE_LIMIT="2 per minute"
+        GAME_TIMERS=False,
+        GAME_COALESCE_S=0,
+        GAME_ANSWER_RATE_LIMIT="3 per minute",
+        GAME_JOIN_RATE_LIMIT="2 per minute",
     )
     from server.services import accounts, game_banks
 

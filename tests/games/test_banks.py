@@ -89,7 +89,12 @@ def test_the_bundled_banks_load(app):
         report = game_banks.seed_quizzes(compute=False, log=_quiet)
         loaded = {q.slug: q for q in game_banks.active_quizzes()}
     assert {"c3-week1", "tf-basics"} <= set(loaded)
-    assert set(report.added) | set(report.skipped) >= {"c3-week1", "c3-week2", "c3-week3", "c3-week4"}
+    assert set(report.added) | set(report.skipped) >= {
+        "c3-week1",
+        "c3-week2",
+        "c3-week3",
+        "c3-week4",
+    }
     for slug in report.skipped:  # only banks whose keys need TensorFlow wait for `adventures seed`
         with app.app_context():
             from graders.trivia import load_bank
@@ -128,7 +133,11 @@ def test_kahoot_csv_upload_errors(host, quiz):
     assert res.status_code == 409 and res.get_json()["error"] == "slug_taken"
     res = host.post(
         "/api/quizzes",
-        data={"slug": "uploaded", "title": "Uploaded", "file": (io.BytesIO(KAHOOT.encode()), "k.csv")},
+        data={
+            "slug": "uploaded",
+            "title": "Uploaded",
+            "file": (io.BytesIO(KAHOOT.encode()), "k.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert res.status_code == 201 and res.get_json()["slug"] == "uploaded"

@@ -166,3 +166,63 @@ def test_a_three_question_game_in_the_browser(browser_app):
         for page in (ann, bob, cy):
             page.context.close()
         host_ctx.close()
+
+
+def test_a_self_paced_game_on_a_phone(browser_app):
+    """One player moves through questions at their own pace; the host's screen shows progress."""
+    from tests.conftest import ApiClient
+
+    client = browser_app.test_client()
+    token = client.post("/api/auth/token", json={"username": "quizmaster", "password": PASSWORD})
+    host_api = ApiClient(client, token.get_json()["token"])
+    game = host_api.post(
+        "/api/games", json={"quiz": "three-questions", "mode": "self", "window_s": 600}
+    ).get_json()
+    pin = game["pin"]
+    with live_server(browser_app) as base, chromium() as browser:
+        host_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
+        host = host_ctx.new_page()
+        host.goto(f"{base}/login")
+        host.fill("input[name=username]", "quizmaster")
+        host.fill("input[name=password]", PASSWORD)
+        host.click("button:has-text('Log in')")
+        host.goto(f"{base}/games/{pin}/host")
+        phone = _join(browser, base, pin, "Dana")
+        host.wait_for_function("() => document.querySelectorAll('#lobby-players li').length === 1")
+        host.click("#c-start")
+        host.wait_for_selector("#v-running:not([hidden])")
+        phone.wait_for_selector("#v-ready:not([hidden])")
+        phone.click("#b-begin")
+        _question(phone, "dense vectors")
+        phone.keyboard.press("1")  # keyboard-operable: the first choice
+        phone.wait_for_selector("#v-result:not([hidden])")
+        assert "Correct" in phone.locator("#res-title").inner_text()
+        screenshot(phone, "games-self-result-phone")
+        phone.click("#b-next")
+        _question(phone, "pads at the front")
+        phone.click("#q-choices button:has-text('False')")
+        phone.wait_for_selector("#v-result:not([hidden])")
+        assert "Not this time" in phone.locator("#res-title").inner_text()
+        host.wait_for_function(
+            "() => document.querySelector('#p-rows') && document.querySelector('#p-rows').textContent.includes('2 / 3')"
+        )
+        screenshot(host, "games-self-host-progress")
+        host.once("dialog", lambda dialog: dialog.accept())
+        host.click("#c-end")
+        host.wait_for_selector("#v-ended:not([hidden])")
+        phone.wait_for_selector("#v-ended:not([hidden])")
+        assert "1st" in phone.locator("#end-me").inner_text()
+
+        narrow = browser.new_context(viewport=PHONE).new_page()  # the other pages at 360 px
+        narrow.goto(f"{base}/play?pin={pin}")
+        screenshot(narrow, "games-join-phone")
+        narrow.goto(f"{base}/login")
+        narrow.fill("input[name=username]", "quizmaster")
+        narrow.fill("input[name=password]", PASSWORD)
+        narrow.click("button:has-text('Log in')")
+        narrow.goto(f"{base}/games/new")
+        screenshot(narrow, "games-new-phone")
+        narrow.goto(f"{base}/games/history/{game['game_id']}")
+        screenshot(narrow, "games-report-phone")
+        assert "Dana" in narrow.content()
+        host_ctx.close()

@@ -25,7 +25,9 @@ def test_whole_game_with_three_players(new_game, app):
     assert [c["text"] for c in state["question"]["choices"]][0] == "Models need numbers"
 
     # Q1: Ann and Bob right, Cy wrong.
-    _play_question(play, [ann, bob, cy], [KEYS["tokenize"], KEYS["tokenize"], WRONG["tokenize"]], "tokenize")
+    _play_question(
+        play, [ann, bob, cy], [KEYS["tokenize"], KEYS["tokenize"], WRONG["tokenize"]], "tokenize"
+    )
     # Everybody answered: the game revealed by itself.
     s = play.state(ann)
     assert s["phase"] == "reveal"

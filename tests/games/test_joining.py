@@ -49,7 +49,12 @@ def test_same_nickname_in_another_game_is_fine(new_game):
 
 @pytest.mark.parametrize(
     ("nickname", "code"),
-    [("", "bad_nickname"), ("x" * 21, "bad_nickname"), ("!!!", "bad_nickname"), ("Sh1tHead", "bad_nickname")],
+    [
+        ("", "bad_nickname"),
+        ("x" * 21, "bad_nickname"),
+        ("!!!", "bad_nickname"),
+        ("Sh1tHead", "bad_nickname"),
+    ],
 )
 def test_bad_nicknames_are_refused_with_a_reason(new_game, nickname, code):
     res = new_game().join(nickname)

@@ -111,6 +111,7 @@ def test_pages_need_an_instructor(client, auth, make_user, new_game):
     auth.login("teacher")
     assert client.get(f"/games/{play.pin}/host").status_code == 403  # not their game
     assert client.get("/games/new").status_code == 200
+    assert b"Host a new game" in client.get("/play").data
 
 
 def test_create_a_game_from_the_page(client, auth, make_user, quiz):

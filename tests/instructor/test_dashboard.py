@@ -246,3 +246,40 @@ def test_pages_render_with_data(people, login):
     res = client.post("/instructor/weights", data={"exercises": "1", "trivia": "0.5"})
     assert res.status_code == 302
     assert "0.5 × trivia" in client.get("/leaderboard").get_data(as_text=True)
+
+
+def test_cached_statistics_follow_every_change(people, teacher, monkeypatch):
+    """The statistics are counted again only for the exercises a change touched; they must
+    always equal a count from scratch."""
+    import random
+
+    from server.services import instructor_stats
+
+    recounted = []
+    real = instructor_stats._counts
+    monkeypatch.setattr(instructor_stats, "_counts", lambda ids: recounted.append(ids) or real(ids))
+    app = people
+    rng = random.Random(3)
+    exercises = [add_exercise(app, f"ex-{i}", points=2) for i in range(3)]
+    subs = []
+    for step in range(12):
+        if subs and step % 4 == 3:
+            sub = rng.choice(subs)
+            res = teacher.post(
+                f"/api/instructor/submissions/{sub}/override", json={"score": 0, "comment": "x"}
+            )
+            assert res.status_code == 200
+        else:
+            subs.append(
+                graded(
+                    app,
+                    rng.choice(["ann", "ben", "cat"]),
+                    rng.choice(exercises),
+                    rng.choice([0, 1, 2]),
+                )
+            )
+        cached = teacher.get("/api/instructor/exercises").get_json()
+        with app.app_context():
+            assert cached == instructor_stats._listing(real(None)), step
+    assert recounted[0] is None  # one full count, then only the exercises that changed
+    assert all(ids is not None and len(ids) == 1 for ids in recounted[1:])

@@ -112,6 +112,9 @@ def test_regrade_progress_streams_until_done(answered, teacher, client, sse, mon
     # a second regrade of the same submission does not queue it twice
     again = teacher.post(f"/api/instructor/submissions/{ids['ann2']}/regrade")
     assert again.status_code == 409
+    # nor does a regrade of the whole exercise: it takes only ben's
+    whole = teacher.post("/api/instructor/exercises/ex-count/regrade").get_json()
+    assert whole["total"] == 1 and queued == [ids["ann2"], ids["ben2"]]
     login("teach")
     stream = sse(client, f"/api/instructor/regrades/{job['id']}/events")
     assert stream.next("progress")["done"] == 0

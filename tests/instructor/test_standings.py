@@ -321,3 +321,30 @@ def test_the_cached_board_follows_every_change_exactly(people, client, monkeypat
         assert cached == fresh, step
     # every change was applied member by member, none needed a full recompute
     assert len(caught_up) >= 10 and all(caught_up)
+
+
+def test_a_display_name_change_reaches_the_cached_board(people, client, monkeypatch):
+    app = people
+    a = add_exercise(app, "ex-a", points=2)
+    graded(app, "ann", a, 2)
+    assert client.get("/api/leaderboard").get_json()[0]["name"] == "ann"
+    with app.app_context():
+        db.session.get(User, user_id(app, "ann")).display_name = "Ann the Bold"
+        db.session.commit()
+    assert client.get("/api/leaderboard").get_json()[0]["name"] == "ann"  # cached a while
+    monkeypatch.setattr(leaderboard, "CACHE_TTL_S", 0.0)
+    assert client.get("/api/leaderboard").get_json()[0]["name"] == "Ann the Bold"
+
+
+def test_long_boards_draw_the_top_rows_first(people, client, monkeypatch):
+    from server.routes import leaderboard as routes
+
+    app = people
+    a = add_exercise(app, "ex-a", points=2)
+    graded(app, "ann", a, 2)
+    graded(app, "ben", a, 1)
+    monkeypatch.setattr(routes, "PAGE_ROWS", 1)
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert "ann" in page and ">ben<" not in page and "The top 1 of 2" in page
+    everyone = client.get("/leaderboard?all=1").get_data(as_text=True)
+    assert ">ben<" in everyone and "Show everyone" not in everyone

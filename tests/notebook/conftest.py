@@ -8,6 +8,7 @@ a worker running on the same machine.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -51,7 +52,7 @@ def reference_source(slug: str) -> str:
     return (ROOT / "reference" / f"{module}.py").read_text(encoding="utf-8")
 
 
-WRONG_TOKENIZER = '''
+WRONG_TOKENIZER = """
 def build_word_index(sentences, num_words=100, oov_token="<OOV>"):
     return {"i": 1}
 
@@ -60,7 +61,7 @@ def encode(train_sentences, test_sentences, oov_token="<OOV>"):
 
 def pad(sentences, maxlen=None, padding="pre", truncating="pre"):
     return [[0]]
-'''
+"""
 
 
 def all_text(result: GradeResult) -> str:
@@ -84,6 +85,7 @@ def sandbox_pool():
     pool = SandboxPool(SandboxConfig(state_dir=state, uid_base=62000), slots=1)
     yield pool
     pool.close()
+    shutil.rmtree(state, ignore_errors=True)
 
 
 Grade = Callable[..., GradeResult]
@@ -93,7 +95,9 @@ Grade = Callable[..., GradeResult]
 def grade(reference_runner, sandbox_pool) -> Grade:
     """grade(slug, notebook_bytes, **limits) through the real sandboxed pipeline."""
 
-    def run(slug: str, data: bytes, *, progress=None, reference_values=None, **limits) -> GradeResult:
+    def run(
+        slug: str, data: bytes, *, progress=None, reference_values=None, **limits
+    ) -> GradeResult:
         return grade_notebook(
             spec_of(slug),
             EXERCISES / slug,

@@ -11,7 +11,9 @@ from graders.notebook import devices
 
 def test_no_nvidia_device_files_means_no_gpu_and_no_tensorflow_probe(monkeypatch):
     monkeypatch.setattr(devices, "nvidia_device_files", lambda: [])
-    monkeypatch.setattr(devices.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("probed")))
+    monkeypatch.setattr(
+        devices.subprocess, "run", lambda *a, **k: (_ for _ in ()).throw(AssertionError("probed"))
+    )
     devices.detect_gpus.cache_clear()
     assert devices.detect_gpus() == ()
     assert devices.device_label(devices.detect_gpus()) == "cpu"
@@ -20,7 +22,13 @@ def test_no_nvidia_device_files_means_no_gpu_and_no_tensorflow_probe(monkeypatch
 
 def test_the_probe_runs_in_a_child_and_its_answer_is_parsed(monkeypatch, tmp_path):
     fake = tmp_path / "python"
-    answer = [{"name": "/physical_device:GPU:0", "model": "NVIDIA H100 80GB HBM3", "compute_capability": [9, 0]}]
+    answer = [
+        {
+            "name": "/physical_device:GPU:0",
+            "model": "NVIDIA H100 80GB HBM3",
+            "compute_capability": [9, 0],
+        }
+    ]
     fake.write_text(f"#!/bin/sh\necho 'noise on stdout'\necho 'DEVICES {json.dumps(answer)}'\n")
     fake.chmod(0o755)
     monkeypatch.setattr(devices, "nvidia_device_files", lambda: ["/dev/nvidia0"])

@@ -26,7 +26,9 @@ def test_reference_full_marks_and_starter_zero(slug, reference_runner, sandbox_p
 
 
 def test_the_exercise_functions_have_the_fixed_names():
-    names = {slug: sorted({c.function for c in spec_of(slug).notebook.checks}) for slug in NOTEBOOK_SLUGS}
+    names = {
+        slug: sorted({c.function for c in spec_of(slug).notebook.checks}) for slug in NOTEBOOK_SLUGS
+    }
     assert names == {
         "c3w1-tokenizer": ["build_word_index", "encode", "pad"],
         "c3w2-embedding-model": ["build_model"],
@@ -39,7 +41,7 @@ def test_the_exercise_functions_have_the_fixed_names():
         assert visibilities == {"visible", "hidden"}, slug
 
 
-NUMPY_RNN = '''
+NUMPY_RNN = """
 import numpy as np
 
 def sigmoid(z):
@@ -55,7 +57,7 @@ def lstm_step(x, h_prev, c_prev, kernel, recurrent_kernel, bias):
     i, f, g, o = np.split(z, 4, axis=-1)
     c = sigmoid(f) * c_prev + sigmoid(i) * np.tanh(g)
     return sigmoid(o) * np.tanh(c), c
-'''
+"""
 
 
 def test_a_numpy_solution_matches_keras_cells(grade):
@@ -72,7 +74,7 @@ def test_swapped_lstm_gates_fail_with_a_diff(grade):
     assert result.score == 4
 
 
-COURSE_ERA_GENERATE = '''
+COURSE_ERA_GENERATE = """
 import numpy as np
 from tensorflow.keras.preprocessing.sequence import pad_sequences
 
@@ -89,7 +91,7 @@ def generate_text(model, tokenizer, seed_text, next_words, max_sequence_len):
                 break
         seed_text += " " + output_word
     return seed_text
-'''
+"""
 
 
 def test_course_era_predict_classes_gets_the_modern_spelling(grade):
@@ -100,7 +102,7 @@ def test_course_era_predict_classes_gets_the_modern_spelling(grade):
 
 
 def test_an_unbuilt_course_era_model_is_explained(grade):
-    course = '''
+    course = """
 import tensorflow as tf
 # GRADED FUNCTION: build_model
 def build_model(vocab_size, embedding_dim, max_length):
@@ -111,7 +113,7 @@ def build_model(vocab_size, embedding_dim, max_length):
         tf.keras.layers.Dense(1, activation='sigmoid')
     ])
     return model
-'''
+"""
     result = grade("c3w2-embedding-model", notebook(course))
     assert result.score == 0
     assert "keras.Input(shape=...)" in result.tests[0].output
@@ -135,4 +137,8 @@ def test_an_imported_solution_notebook_gives_a_zero_starter(grade):
     assert grade("c3w1-tokenizer", solution).full_marks
     result = grade("c3w1-tokenizer", nbformat.writes(starter).encode())
     assert result.score == 0
-    assert {c["function"] for c in skeleton["notebook"]["checks"]} == {"build_word_index", "encode", "pad"}
+    assert {c["function"] for c in skeleton["notebook"]["checks"]} == {
+        "build_word_index",
+        "encode",
+        "pad",
+    }

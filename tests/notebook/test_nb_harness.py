@@ -77,16 +77,32 @@ def test_the_first_line_per_check_wins_and_unknown_checks_are_ignored():
 def test_garbage_and_partial_lines_do_not_break_parsing():
     nonce = new_nonce()
     raw = (
-        b"\x00\xff not json " + nonce.encode() + b"\n"
-        + b"[" * 50_000 + nonce.encode() + b"\n"
-        + b'{"nonce": "' + nonce.encode() + b'", "check": "a", "ok": tr'
-        + b"\n" + line(nonce=nonce, check="b", ok=False, stage="call",
-                       error={"type": "ValueError", "message": "bad", "traceback": "tb"})
+        b"\x00\xff not json "
+        + nonce.encode()
+        + b"\n"
+        + b"[" * 50_000
+        + nonce.encode()
+        + b"\n"
+        + b'{"nonce": "'
+        + nonce.encode()
+        + b'", "check": "a", "ok": tr'
+        + b"\n"
+        + line(
+            nonce=nonce,
+            check="b",
+            ok=False,
+            stage="call",
+            error={"type": "ValueError", "message": "bad", "traceback": "tb"},
+        )
     )
     out = parse_results(raw, nonce, NAMES, max_value_bytes=10_000)
     assert set(out) == {"b"}
     assert (out["b"].ok, out["b"].stage, out["b"].error_type, out["b"].message) == (
-        False, "call", "ValueError", "bad")
+        False,
+        "call",
+        "ValueError",
+        "bad",
+    )
 
 
 def test_oversized_or_undecodable_values_become_errors():

@@ -10,13 +10,29 @@ from graders.notebook.hints import NETWORK_HINT, hint_for, hints_for
 @pytest.mark.parametrize(
     ("error", "message", "expected"),
     [
-        ("AttributeError", "'Sequential' object has no attribute 'predict_classes'", "np.argmax(model.predict"),
-        ("TypeError", "Embedding.__init__() got an unexpected keyword argument 'input_length'", "Keras 3 removed"),
-        ("ValueError", "Unrecognized keyword arguments passed to Embedding: {'input_length': 120}", "tf.keras.Input(shape=(max_length,))"),
+        (
+            "AttributeError",
+            "'Sequential' object has no attribute 'predict_classes'",
+            "np.argmax(model.predict",
+        ),
+        (
+            "TypeError",
+            "Embedding.__init__() got an unexpected keyword argument 'input_length'",
+            "Keras 3 removed",
+        ),
+        (
+            "ValueError",
+            "Unrecognized keyword arguments passed to Embedding: {'input_length': 120}",
+            "tf.keras.Input(shape=(max_length,))",
+        ),
         ("AttributeError", "module 'tensorflow' has no attribute 'Session'", "tf.compat.v1"),
         ("AttributeError", "module 'tensorflow' has no attribute 'placeholder'", "TensorFlow 1"),
         ("ModuleNotFoundError", "No module named 'tensorflow_datasets'", "no network"),
-        ("Exception", "URL fetch failure on https://storage.googleapis.com/x.json: None -- [Errno -3] Temporary failure in name resolution", "./data"),
+        (
+            "Exception",
+            "URL fetch failure on https://storage.googleapis.com/x.json: None -- [Errno -3] Temporary failure in name resolution",
+            "./data",
+        ),
         ("URLError", "<urlopen error [Errno -2] Name or service not known>", "./data"),
         ("OSError", "[Errno 101] Network is unreachable", "no network"),
         ("FileNotFoundError", "[Errno 2] No such file or directory: '/tmp/sarcasm.json'", "./data"),
@@ -24,7 +40,11 @@ from graders.notebook.hints import NETWORK_HINT, hint_for, hints_for
         ("TypeError", "'NoneType' object is not subscriptable", "START CODE HERE"),
         ("AttributeError", "'Sequential' object has no attribute 'fit_generator'", "`fit`"),
         ("ValueError", "Argument(s) not recognized: {'lr': 0.001}", "learning_rate"),
-        ("ModuleNotFoundError", "No module named 'keras.preprocessing.text'", "tensorflow.keras.preprocessing.text"),
+        (
+            "ModuleNotFoundError",
+            "No module named 'keras.preprocessing.text'",
+            "tensorflow.keras.preprocessing.text",
+        ),
         ("ModuleNotFoundError", "No module named 'seaborn'", "not installed"),
         ("IndentationError", "unexpected indent (3007645226.py, line 2)", "syntax"),
         ("TimeoutError", "This cell ran for more than 60 s and was stopped.", "time limit"),

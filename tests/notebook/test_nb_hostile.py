@@ -59,7 +59,9 @@ def test_memory_hog_hits_the_address_space_limit(grade, assert_still_grades):
 
 def test_printing_gigabytes_is_cut(grade, assert_still_grades):
     flood = "import sys\nwhile True:\n    sys.stdout.write('x' * 1_000_000 + '\\n')"
-    result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, flood), output_bytes=64 * 1024, **SHORT)
+    result = grade(
+        "c3w1-tokenizer", notebook(WRONG_TOKENIZER, flood), output_bytes=64 * 1024, **SHORT
+    )
     zero(result)
     kept = sum(len(json.dumps(c.get("outputs", []))) for c in result.executed_notebook.cells)
     assert kept < 200 * 1024
@@ -113,7 +115,7 @@ def test_host_files_are_out_of_reach(grade, assert_still_grades, tmp_path):
     text = all_text(result)
     assert marker not in text
     assert "wraps this file in a notebook" not in text  # reference/c3w1_tokenizer.py
-    assert "hidden headlines" not in text  # the spec (hidden check inputs) is not readable
+    assert "Former versace store clerk" not in text  # the spec's hidden inputs are not readable
     printed = "".join(o.get("text", "") for o in result.executed_notebook.cells[1].outputs)
     assert printed.count("FileNotFoundError") >= 5
     assert "['.venv']" in printed
@@ -183,15 +185,16 @@ def test_killing_the_parent_achieves_nothing(grade, assert_still_grades, sandbox
     assert_still_grades()
 
 
-def test_patching_builtins_and_numpy_fools_nothing(grade, assert_still_grades):
+def test_patching_numpy_and_assertions_fools_nothing(grade, assert_still_grades):
+    """What fools an in-kernel grader (nbgrader, otter) changes nothing here."""
     patches = (
         "import builtins, numpy as np\n"
         "np.allclose = lambda *a, **k: True\n"
         "np.array_equal = lambda *a, **k: True\n"
         "np.testing.assert_allclose = lambda *a, **k: None\n"
-        "builtins.isinstance = lambda *a: True\n"
-        "builtins.len = lambda *a: 0\n"
-        "builtins.sorted = lambda *a, **k: []"
+        "np.testing.assert_array_equal = lambda *a, **k: None\n"
+        "builtins.AssertionError = type('Never', (Exception,), {})\n"
+        "np.ndarray = list"
     )
     result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, patches), **SHORT)
     zero(result)
@@ -199,10 +202,18 @@ def test_patching_builtins_and_numpy_fools_nothing(grade, assert_still_grades):
     assert_still_grades()
 
 
+def test_patching_core_builtins_only_breaks_the_members_own_kernel(grade, assert_still_grades):
+    patches = "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.len = lambda *a: 0"
+    result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, patches), **SHORT)
+    zero(result)
+    assert all(t.status in ("failed", "error") for t in result.tests)
+    assert_still_grades()
+
+
 def test_patching_json_breaks_only_the_members_own_kernel(grade, assert_still_grades):
     patches = (
         "import json\n"
-        "json.dumps = lambda *a, **k: '{\"ok\": true, \"score\": 10}'\n"
+        'json.dumps = lambda *a, **k: \'{"ok": true, "score": 10}\'\n'
         "json.loads = lambda *a, **k: {'score': 10}"
     )
     result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, patches), **SHORT)
@@ -215,7 +226,7 @@ def test_replacing_the_harness_only_loses_the_checks(grade, assert_still_grades)
     fake = (
         "import builtins\n"
         "def fake(*args, **kwargs):\n"
-        "    print('{\"score\": 10, \"max_score\": 10}')\n"
+        '    print(\'{"score": 10, "max_score": 10}\')\n'
         "    return 8\n"
         "builtins.__adventures_harness__ = fake\n"
         "__adventures_harness__ = fake"
@@ -231,7 +242,7 @@ def test_forged_result_lines_count_only_as_values(grade, assert_still_grades):
 
     It can only claim values; claiming the right ones means computing them.
     """
-    hook = r'''
+    hook = r"""
 import ast, json, os, re
 fd = next(int(f) for f in os.listdir('/proc/self/fd')
           if os.readlink(f'/proc/self/fd/{f}').endswith('result.jsonl'))
@@ -243,7 +254,7 @@ def forge(info):
             line = {"nonce": m.group(1), "check": call["name"], "ok": True, "value": {"fake": 1}}
             os.write(fd, (json.dumps(line) + "\n").encode())
 get_ipython().events.register('pre_run_cell', forge)
-'''
+"""
     result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, hook), **SHORT)
     zero(result)
     assert all(t.status == "failed" for t in result.tests)

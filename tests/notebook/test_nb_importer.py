@@ -25,13 +25,13 @@ TAGGED = '''def pad(sentences, maxlen=None):
     tokenizer.fit_on_texts(sentences)
     return pad_sequences(tokenizer.texts_to_sequences(sentences), maxlen=maxlen)'''
 
-NBGRADER = '''def encode(train, test):
+NBGRADER = """def encode(train, test):
     ### BEGIN SOLUTION
     tok = Tokenizer(oov_token="<OOV>")
     tok.fit_on_texts(train)
     seqs = tok.texts_to_sequences(test)
     ### END SOLUTION
-    return seqs'''
+    return seqs"""
 
 TEST_CELL = "assert encode(['a b'], ['a c']) == [[2, 1]]\n### BEGIN HIDDEN TESTS\nassert encode(['x'], ['y']) == [[1]]\n### END HIDDEN TESTS"
 
@@ -44,11 +44,14 @@ def solution_notebook() -> bytes:
             nbformat.v4.new_code_cell(MARKED, outputs=[nbformat.v4.new_output("stream", text="x")]),
             nbformat.v4.new_code_cell(TAGGED, metadata={"tags": ["graded"]}),
             nbformat.v4.new_code_cell(
-                NBGRADER, metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "enc"}}
+                NBGRADER,
+                metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "enc"}},
             ),
             nbformat.v4.new_code_cell(
                 TEST_CELL,
-                metadata={"nbgrader": {"solution": False, "grade": True, "grade_id": "t", "points": 1}},
+                metadata={
+                    "nbgrader": {"solution": False, "grade": True, "grade_id": "t", "points": 1}
+                },
             ),
         ]
     )

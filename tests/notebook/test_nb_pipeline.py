@@ -7,7 +7,7 @@ import json
 import pytest
 
 from graders.catalog import spec_hash
-from graders.notebook import NotebookError, grade_notebook, pipeline, render_html
+from graders.notebook import NotebookError, grade_notebook, pipeline, render_html, warm_up
 from tests.notebook.conftest import EXERCISES, WRONG_TOKENIZER, notebook, reference_source, spec_of
 
 pytestmark = pytest.mark.slow
@@ -16,7 +16,11 @@ REF = reference_source("c3w1-tokenizer")
 
 def test_progress_reports_each_member_cell(grade):
     seen = []
-    grade("c3w1-tokenizer", notebook("a = 1", "", REF, "b = 2"), progress=lambda k, n: seen.append((k, n)))
+    grade(
+        "c3w1-tokenizer",
+        notebook("a = 1", "", REF, "b = 2"),
+        progress=lambda k, n: seen.append((k, n)),
+    )
     assert seen == [(1, 3), (2, 3), (3, 3)]
 
 
@@ -26,7 +30,9 @@ def test_the_result_is_a_gradescope_superset(grade):
     for key in ("score", "max_score", "execution_time", "output", "tests"):
         assert key in doc
     assert doc["score"] == doc["max_score"] == 10
-    assert doc["status"] == "graded" and doc["device"] == "cpu" and doc["exercise"] == "c3w1-tokenizer"
+    assert (
+        doc["status"] == "graded" and doc["device"] == "cpu" and doc["exercise"] == "c3w1-tokenizer"
+    )
     assert doc["spec_hash"] == spec_hash(spec_of("c3w1-tokenizer"), EXERCISES / "c3w1-tokenizer")
     for test in doc["tests"]:
         assert set(test) >= {"name", "score", "max_score", "status", "output", "visibility"}
@@ -67,13 +73,17 @@ def test_errors_in_cells_do_not_stop_later_cells(grade):
 
 
 def test_grade_up_to_here_is_honoured(grade):
-    result = grade("c3w1-tokenizer", notebook(REF + "\n# grade-up-to-here", "import os\nos._exit(1)"))
+    result = grade(
+        "c3w1-tokenizer", notebook(REF + "\n# grade-up-to-here", "import os\nos._exit(1)")
+    )
     assert result.full_marks
     assert any("grade-up-to-here" in n for n in result.notes)
 
 
 def test_shell_commands_are_removed_with_a_note(grade):
-    result = grade("c3w1-tokenizer", notebook("!pip install tensorflow==2.4\n!wget https://x/y.csv", REF))
+    result = grade(
+        "c3w1-tokenizer", notebook("!pip install tensorflow==2.4\n!wget https://x/y.csv", REF)
+    )
     assert result.full_marks
     assert sum("removed" in n for n in result.notes) == 2
 
@@ -90,7 +100,9 @@ def test_stderr_and_warnings_never_fail_a_check(grade):
 
 
 def test_a_cell_past_its_time_is_interrupted_and_the_rest_still_runs(grade):
-    result = grade("c3w1-tokenizer", notebook(REF, "while True:\n    pass", "x = 1"), cell_timeout=2)
+    result = grade(
+        "c3w1-tokenizer", notebook(REF, "while True:\n    pass", "x = 1"), cell_timeout=2
+    )
     assert result.full_marks
     assert any("more than 2 s" in n for n in result.notes)
 
@@ -104,7 +116,10 @@ def test_the_whole_run_time_limit_skips_later_cells(grade):
     )
     assert result.score == 0
     assert any("were not run" in n for n in result.notes)
-    assert all("ran out of time" in t.output or "more than" in t.output or "not defined" in t.output for t in result.tests)
+    assert all(
+        "ran out of time" in t.output or "more than" in t.output or "not defined" in t.output
+        for t in result.tests
+    )
 
 
 def test_a_dead_kernel_is_reported(grade):
@@ -118,7 +133,12 @@ def test_given_reference_values_are_used_and_need_no_runner(sandbox_pool):
     spec = spec_of("c3w1-tokenizer")
     values = {c.name: {"wrong": 1} for c in spec.notebook.checks}
     result = grade_notebook(
-        spec, EXERCISES / "c3w1-tokenizer", notebook(REF), runner=None, reference_values=values, pool=sandbox_pool
+        spec,
+        EXERCISES / "c3w1-tokenizer",
+        notebook(REF),
+        runner=None,
+        reference_values=values,
+        pool=sandbox_pool,
     )
     assert result.status == "graded" and result.score == 0
 
@@ -126,7 +146,9 @@ def test_given_reference_values_are_used_and_need_no_runner(sandbox_pool):
 def test_missing_reference_values_without_a_runner_are_a_grader_error(sandbox_pool, monkeypatch):
     monkeypatch.setattr(pipeline, "_cache", type(pipeline._cache)())  # nothing cached either
     spec = spec_of("c3w1-tokenizer")
-    result = grade_notebook(spec, EXERCISES / "c3w1-tokenizer", notebook(REF), runner=None, pool=sandbox_pool)
+    result = grade_notebook(
+        spec, EXERCISES / "c3w1-tokenizer", notebook(REF), runner=None, pool=sandbox_pool
+    )
     assert result.status == "error" and "no reference" in result.error
     assert all(t.status == "error" for t in result.tests)
 
@@ -143,3 +165,12 @@ def test_wrong_answers_score_zero_with_diffs(grade):
     visible = [t for t in result.tests if t.visibility == "visible"]
     assert all(t.status == "failed" for t in visible)
     assert "missing" in visible[0].output
+
+
+def test_warm_up_starts_the_sandbox_and_a_spare_kernel(sandbox_pool):
+    warm_up(EXERCISES, pool=sandbox_pool)
+    slot = sandbox_pool._all[0]
+    assert slot.zygote is not None and slot.zygote.alive
+    assert set(slot.zygote.data_dirs) == {"c3w4-generate", "c3w4-ngrams"}
+    spare = slot.spare.result(timeout=60)
+    assert spare.is_alive()

@@ -7,11 +7,12 @@ import os
 
 import pytest
 
-from tests.notebook.conftest import WORKER_SECRET, notebook
+from graders.notebook import Limits
+from tests.notebook.conftest import WORKER_SECRET, notebook, spec_of
 
 pytestmark = pytest.mark.slow
 
-PROBE = r'''
+PROBE = r"""
 import json, os, resource
 writable = []
 for root, dirs, files in os.walk("/"):
@@ -36,7 +37,7 @@ print("FACTS " + json.dumps({
     "caps": [status["CapEff"].strip(), status["CapBnd"].strip(), status["NoNewPrivs"].strip()],
     "limits": {n: resource.getrlimit(getattr(resource, n))[0] for n in ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_CPU")},
 }))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def facts(grade):
     result = grade("c3w4-ngrams", notebook(PROBE))
     text = "".join(o.get("text", "") for o in result.executed_notebook.cells[0].outputs)
     line = next(x for x in text.splitlines() if x.startswith("FACTS "))
-    return json.loads(line[len("FACTS "):])
+    return json.loads(line[len("FACTS ") :])
 
 
 def test_only_private_tmpfs_folders_are_writable(facts):
@@ -80,11 +81,16 @@ def test_rlimits_are_set(facts):
     assert limits["RLIMIT_AS"] == 4 * 1024**3
     assert limits["RLIMIT_FSIZE"] == 64 * 1024**2
     assert limits["RLIMIT_NOFILE"] == 1024
-    assert 0 < limits["RLIMIT_CPU"] < 5000
+    spec = spec_of("c3w4-ngrams").notebook
+    run = Limits().with_spec_times(spec.time_limit, spec.cell_timeout, len(spec.checks))
+    assert limits["RLIMIT_CPU"] == run.cpu_seconds()  # lowered from the spawn ceiling
     if os.geteuid() == 0:
         assert limits["RLIMIT_NPROC"] == 256
 
 
 def test_an_exercise_without_data_gets_an_empty_read_only_data_folder(grade):
-    result = grade("c3w1-tokenizer", notebook("import os\nprint(os.listdir('data'), os.access('data', os.W_OK))"))
+    result = grade(
+        "c3w1-tokenizer",
+        notebook("import os\nprint(os.listdir('data'), os.access('data', os.W_OK))"),
+    )
     assert result.executed_notebook.cells[0].outputs[0]["text"] == "[] False\n"

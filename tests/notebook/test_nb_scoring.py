@@ -23,7 +23,9 @@ def spec(*checks: CheckSpec, points: float = 10) -> ExerciseSpec:
 
 
 VISIBLE = CheckSpec(name="v", function="f", args=[[1, 2]], compare="exact", hint="Use f.")
-HIDDEN = CheckSpec(name="h", function="f", args=[[7, 8, 9]], compare="exact", visibility="hidden", points=3)
+HIDDEN = CheckSpec(
+    name="h", function="f", args=[[7, 8, 9]], compare="exact", visibility="hidden", points=3
+)
 
 
 def test_points_are_shared_in_proportion_to_each_checks_points():
@@ -61,7 +63,8 @@ def test_an_exception_in_the_function_is_an_error_with_hint_and_trimmed_tracebac
         stage="call",
         error_type="AttributeError",
         message="'Sequential' object has no attribute 'predict_classes'",
-        traceback="\x1b[31mTraceback\x1b[0m\n" + "\n".join(f"line {i}" for i in range(40))
+        traceback="\x1b[31mTraceback\x1b[0m\n"
+        + "\n".join(f"line {i}" for i in range(40))
         + '\n  File "/opt/adventures/zygote.py", line 3, in one\n',
     )
     test = score_check(VISIBLE, 1.0, outcome, [3], not_run_reason="")
@@ -72,12 +75,16 @@ def test_an_exception_in_the_function_is_an_error_with_hint_and_trimmed_tracebac
 
 
 def test_hidden_errors_keep_their_traceback_private():
-    outcome = CheckOutcome(ok=False, stage="call", error_type="ValueError", message="m", traceback="secret frame")
+    outcome = CheckOutcome(
+        ok=False, stage="call", error_type="ValueError", message="m", traceback="secret frame"
+    )
     assert "secret frame" not in score_check(HIDDEN, 1.0, outcome, [1], not_run_reason="").output
 
 
 def test_a_missing_function_names_the_graded_cell():
-    outcome = CheckOutcome(ok=False, stage="lookup", error_type="NameError", message="name 'f' is not defined")
+    outcome = CheckOutcome(
+        ok=False, stage="lookup", error_type="NameError", message="name 'f' is not defined"
+    )
     test = score_check(VISIBLE, 1.0, outcome, [3], not_run_reason="")
     assert test.status == "error" and "# GRADED FUNCTION: f" in test.output
 
@@ -89,13 +96,30 @@ def test_a_check_that_never_ran_says_why():
 
 def test_allclose_uses_the_checks_tolerance():
     check = CheckSpec(name="a", function="f", compare="allclose", rtol=0, atol=1e-3)
-    ok = score_check(check, 1.0, CheckOutcome(ok=True, value=np.array([1.0005])), np.array([1.0]), not_run_reason="")
-    bad = score_check(check, 1.0, CheckOutcome(ok=True, value=np.array([1.01])), np.array([1.0]), not_run_reason="")
+    ok = score_check(
+        check,
+        1.0,
+        CheckOutcome(ok=True, value=np.array([1.0005])),
+        np.array([1.0]),
+        not_run_reason="",
+    )
+    bad = score_check(
+        check,
+        1.0,
+        CheckOutcome(ok=True, value=np.array([1.01])),
+        np.array([1.0]),
+        not_run_reason="",
+    )
     assert ok.status == "passed" and bad.status == "failed"
 
 
 def test_score_checks_follows_spec_order():
-    tests = score_checks(spec(VISIBLE, HIDDEN), {"h": CheckOutcome(ok=True, value=[24])}, {"v": [3], "h": [24]}, not_run_reason="x")
+    tests = score_checks(
+        spec(VISIBLE, HIDDEN),
+        {"h": CheckOutcome(ok=True, value=[24])},
+        {"v": [3], "h": [24]},
+        not_run_reason="x",
+    )
     assert [t.name for t in tests] == ["v", "h"]
     assert [t.status for t in tests] == ["error", "passed"]
 

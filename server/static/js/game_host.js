@@ -224,7 +224,7 @@
       G.Sound.stopMusic();
       G.Sound.chime();
       G.podium(G.$("e-podium"), s.podium);
-      G.standings(G.$("e-list"), s.top, null);
+      G.standings(G.$("e-list"), s.scores || s.top, null);
       if (source) source.close();
     }
   }

@@ -249,13 +249,18 @@
   async function send(answer) {
     answering = true;
     for (const b of G.$("q-choices").querySelectorAll("button")) b.disabled = true;
-    const res = await G.api(`${API}/answers`, { player_token: me.player_token, question: current.id, answer });
+    const asked = current.id;
+    const res = await G.api(`${API}/answers`, { player_token: me.player_token, question: asked, answer });
+    // The reveal may overtake this response (the last answer triggers it): never step back.
+    const movedOn = !SELF && (state.phase !== "question" || !state.question || state.question.id !== asked);
+    if (movedOn) return;
     if (res.ok) {
       G.Sound.beep && G.Sound.beep();
       if (SELF) {
         state.my_answer = res.data.result;
         state.reveal = res.data.reveal;
         state.me = res.data.me;
+        bar(state.me, state.phase);
         return result(state, res.data.result, res.data.reveal, true);
       }
       state.my_answer = { answered: true };

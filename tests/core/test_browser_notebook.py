@@ -1,0 +1,71 @@
+"""A member uploads a notebook and watches it go queued -> running -> graded (Chromium).
+
+Here the queue is not inline: a real Huey consumer runs beside the live
+server, so the page's Server-Sent Events carry the whole life of the job.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from graders.notebook.check import reference_notebook
+from graders.spec import load_spec
+from server.config import REPO_ROOT
+from tests.browser_support import PHONE, chromium, live_server, screenshot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SLUG = "c3w1-tokenizer"
+
+
+@pytest.fixture
+def real_queue(monkeypatch):
+    import server.jobs
+    from server.extensions import huey
+
+    monkeypatch.setattr(huey, "immediate", False)
+    huey.flush()
+    consumer = huey.create_consumer(
+        workers=1, worker_type="thread", initial_delay=0.05, max_delay=0.2
+    )
+    consumer.start()
+    yield server.jobs
+    consumer.stop(graceful=True)
+    huey.flush()
+
+
+def test_upload_and_watch_it_graded(make_app, real_queue, tmp_path, monkeypatch):
+    from server.services.exercises import seed_exercises
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    monkeypatch.setattr(real_queue, "_app", app)  # the consumer's jobs use the test's app
+    with app.app_context():
+        seed_exercises()
+    spec = load_spec(REPO_ROOT / "exercises" / SLUG / "exercise.yaml")
+    solution = tmp_path / "my-tokenizer.ipynb"
+    solution.write_bytes(reference_notebook(spec, REPO_ROOT))
+
+    with live_server(app) as base, chromium() as browser:
+        page = browser.new_page(viewport=PHONE)
+        page.goto(f"{base}/register")
+        page.fill("input[name=username]", "nbuser")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("text=Create account")
+        page.goto(f"{base}/exercises/{SLUG}")
+        assert page.is_visible("text=Download the starter notebook")
+        page.set_input_files("input[name=notebook]", str(solution))
+        page.click("text=Submit for grading")
+        page.wait_for_url("**/submissions/*")
+        first = page.inner_text("#status")
+        assert first in ("queued", "running", "graded")
+        page.wait_for_function(
+            "document.getElementById('status').textContent === 'graded'", timeout=120_000
+        )
+        screenshot(page, "core-notebook-graded-phone")
+        text = page.inner_text("#submission")
+        assert "passed" in text and "failed" not in text
+        score = page.inner_text("#score")
+        assert score.split("/")[0].strip() == score.split("/")[1].strip()
+        assert page.is_visible("#notebook-link")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"] + 1
