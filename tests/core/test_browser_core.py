@@ -59,7 +59,7 @@ def test_register_answer_and_leaderboard(make_app):
         screenshot(page, "core-exercise-right-phone")
 
         # The open leaderboard updates live over SSE, without a reload.
-        board.wait_for_selector("tr[data-user] >> text=alice", timeout=10_000)
+        board.wait_for_selector("tr[data-key] >> text=alice", timeout=10_000)
         screenshot(board, "core-leaderboard-desktop")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], "the exercise page scrolls sideways on a phone"
