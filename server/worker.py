@@ -36,7 +36,10 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
         from server.services.exercises import EXERCISES_DIR
 
         # Start the sandbox and a spare kernel now, so the first member does not wait for it.
-        warm_up(EXERCISES_DIR)
+        try:
+            warm_up(EXERCISES_DIR)
+        except Exception:  # a sandbox problem is reported per submission; answers still grade
+            logging.getLogger("adventures.worker").exception("sandbox warm-up failed")
     if gpu:
         from graders.notebook.devices import detect_gpus
 

@@ -247,7 +247,13 @@ class Zygote:
             argv += ["--ro-bind", str(source), str(root)]
         argv += ["--dir", _zygote.DATA_ROOT]
         for slug, folder in sorted(self.data_dirs.items()):
-            argv += ["--ro-bind", str(folder), f"{_zygote.DATA_ROOT}/{slug}"]
+            source = folder
+            if self.uid is not None and not _reachable_by_others(folder):
+                # A checkout under a private folder (mktemp -d, /root): staged like Python.
+                source = self.stage_dir / f"data-{slug}"
+                source.mkdir(mode=0o755, parents=True, exist_ok=True)
+                self._staged.append((folder, source))
+            argv += ["--ro-bind", str(source), f"{_zygote.DATA_ROOT}/{slug}"]
         argv += [
             "--bind",
             str(self.slot_dir),
