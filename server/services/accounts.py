@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from server.extensions import db
 from server.models.base import utcnow
@@ -87,15 +87,21 @@ def issue_token(user: User) -> str:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    """One query per API call: the token's user and when the token was last noted."""
+    row = db.session.execute(
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _digest(token))
+    ).first()
     if row is None:
         return None
+    user, token_id, last_used = row
     now = utcnow()
     # Note use at most once a minute: a write per API call would serialise every request on SQLite.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
+    if last_used is None or now - last_used > timedelta(minutes=1):
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
-    return row.user
+    return user
 
 
 def set_role(user: User, role: str) -> None:

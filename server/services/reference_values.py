@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -34,10 +35,22 @@ def runner() -> ReferenceRunner:
 _MISSING = object()
 
 
+_KNOWN_MAX = 20_000
+
+
 def cached(key: str) -> Any:
     """The cached value for key, or the module's _MISSING sentinel."""
-    row = db.session.scalar(select(ReferenceValue).where(ReferenceValue.key == key))
-    return _MISSING if row is None else codec.loads(row.value)
+    # Per app, key -> encoded value: a key names its content, so a remembered value never goes stale.
+    _known = current_app.extensions.setdefault("adventures.reference_values", {})
+    encoded = _known.get(key)
+    if encoded is None:
+        encoded = db.session.scalar(select(ReferenceValue.value).where(ReferenceValue.key == key))
+        if encoded is None:
+            return _MISSING
+        if len(_known) >= _KNOWN_MAX:
+            _known.clear()
+        _known[key] = encoded
+    return codec.loads(encoded)
 
 
 def is_missing(value: Any) -> bool:

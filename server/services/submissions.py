@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from graders import codec
 from graders.answers import AnswerFormatError, parse_answer
@@ -28,7 +29,7 @@ class SubmissionError(ValueError):
 
 
 def submit_answer(user: User, exercise: Exercise, answer: Any, *, max_bytes: int) -> Submission:
-    """Store an answer attempt; grade it now when the reference value is already cached."""
+    """Store an answer attempt; grade it in the same transaction when the value is cached."""
     if exercise.kind != "answer":
         raise SubmissionError(
             400, "wrong_kind", "This exercise takes a notebook upload (multipart field 'notebook')."
@@ -43,6 +44,8 @@ def submit_answer(user: User, exercise: Exercise, answer: Any, *, max_bytes: int
     except AnswerFormatError as exc:
         raise SubmissionError(400, "bad_answer", f"{exc} Expected: {spec.answer.format}.") from exc
     variant = variant_of(exercise, user)
+    key, _ = reference_key(exercise, variant)
+    expected = reference_values.cached(key)
     sub = Submission(
         user_id=user.id,
         exercise_id=exercise.id,
@@ -54,16 +57,23 @@ def submit_answer(user: User, exercise: Exercise, answer: Any, *, max_bytes: int
         max_score=exercise.points,
     )
     db.session.add(sub)
-    db.session.commit()
-    key, _ = reference_key(exercise, variant)
-    expected = reference_values.cached(key)
     if reference_values.is_missing(expected):
+        db.session.commit()  # stored before the job is enqueued, so a worker always finds it
         from server.jobs import grade_answer
 
         grade_answer(sub.id)
-    else:
-        record_result(sub.id, answer_result(exercise, text, expected))
-    db.session.refresh(sub)
+        return sub
+    # Cached: the attempt and its result land in one transaction (one write per answer),
+    # and both bus events go out in one more.
+    _apply_result(sub, answer_result(exercise, text, expected))
+    db.session.flush()
+    moved = _raise_best(sub)
+    published = _graded_events(sub, moved)
+    kept = {name: getattr(sub, name) for name in ("id", "status", "score", "max_score")}
+    db.session.commit()
+    for name, value in kept.items():  # what the caller reads next, without a reload query
+        set_committed_value(sub, name, value)
+    events.publish_many(published)
     return sub
 
 
@@ -142,6 +152,24 @@ def record_result(
     sub = db.session.get(Submission, submission_id)
     if sub is None:
         raise SubmissionError(404, "not_found", f"No submission {submission_id}.")
+    _apply_result(sub, result, executed_notebook=executed_notebook, device=device)
+    moved = _raise_best(sub)
+    from server.services import regrade  # hook: a regraded result settles once, may lower the best
+
+    moved = regrade.settle(sub) or moved
+    published = _graded_events(sub, moved)
+    db.session.commit()
+    events.publish_many(published)
+    return sub
+
+
+def _apply_result(
+    sub: Submission,
+    result: dict[str, Any],
+    *,
+    executed_notebook: bytes | None = None,
+    device: str | None = None,
+) -> None:
     sub.result = result
     sub.score = float(result.get("score", 0.0))
     sub.max_score = float(result.get("max_score", sub.max_score))
@@ -153,17 +181,16 @@ def record_result(
         sub.executed_notebook = executed_notebook
     if device is not None:
         sub.device = device
-    moved = _raise_best(sub)
-    from server.services import regrade  # hook: a regraded result settles once, may lower the best
 
-    moved = regrade.settle(sub) or moved
-    db.session.commit()
-    events.publish(f"submission:{sub.id}", "graded", public_view(sub))
+
+def _graded_events(sub: Submission, moved: bool) -> list[tuple[str, str, dict[str, Any]]]:
+    """Built before the commit (which expires the row); published after it."""
+    out = [(f"submission:{sub.id}", "graded", public_view(sub))]
     if moved:
-        events.publish(
-            "leaderboard", "changed", {"user_id": sub.user_id, "exercise_id": sub.exercise_id}
+        out.append(
+            ("leaderboard", "changed", {"user_id": sub.user_id, "exercise_id": sub.exercise_id})
         )
-    return sub
+    return out
 
 
 def _raise_best(sub: Submission) -> bool:
