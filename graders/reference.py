@@ -206,6 +206,10 @@ class ReferenceRunner:
         }
         return self._request(request, timeout)
 
+    def warm(self, modules: list[str] | None = None, *, timeout: float | None = None) -> int:
+        """Start the child and import reference modules (TensorFlow) before the first call."""
+        return int(self._request({"op": "warm", "modules": modules or ["answers"]}, timeout))
+
     def ping(self, *, timeout: float | None = None) -> int:
         """The child's pid (starting it if needed)."""
         return int(self._request({"op": "ping"}, timeout))

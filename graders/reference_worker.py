@@ -7,6 +7,7 @@ reference code or TensorFlow prints cannot corrupt the protocol. Values go
 back through graders.codec, never pickle.
 
 Requests:  {"op": "ping"}
+           {"op": "warm", "modules": ["answers", ...]}  (import now, answer later calls fast)
            {"op": "call", "target": "reference.answers:word_index", "kwargs": {...}}
            {"op": "evaluate", "module": "...", "function": "...", "args": [...],
             "kwargs": {...}, "setup": "python source or null"}
@@ -104,6 +105,10 @@ def handle(request: dict[str, Any], max_bytes: int | None) -> dict[str, Any]:
         _seed()
         if op == "ping":
             value: Any = os.getpid()
+        elif op == "warm":
+            for module in request.get("modules") or ["answers"]:
+                _import(resolve_module(str(module)))
+            value = os.getpid()
         elif op == "call":
             value = call(str(request["target"]), codec.decode(request.get("kwargs") or {}))
         elif op == "evaluate":

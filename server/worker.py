@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 
 from server.extensions import huey, huey_gpu
 
@@ -23,6 +24,15 @@ def _consume(queue, workers: int, periodic: bool) -> None:
     consumer.run()
 
 
+def _warm_reference() -> None:
+    from server.services import reference_values
+
+    try:
+        reference_values.runner().warm()
+    except Exception:  # the first job will start it again and report what is wrong
+        logging.getLogger("adventures.worker").exception("reference warm-up failed")
+
+
 def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     """Start consuming; a CPU worker also takes GPU jobs when GPU_FALLBACK_TO_CPU is on."""
     from server import create_app
@@ -31,6 +41,9 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     app = create_app()
     with app.app_context():
         notebooks.requeue_stale(force=True)
+    # Import TensorFlow in the reference child now, beside the sandbox start-up: a member's
+    # first new variant then waits for one computation, not for the import as well.
+    threading.Thread(target=_warm_reference, daemon=True, name="warm-reference").start()
     if not gpu:
         from graders.notebook import warm_up
         from server.services.exercises import EXERCISES_DIR

@@ -55,6 +55,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -237,6 +238,9 @@ class Zygote:
             fd = _memfd(name, source)
             fds.append(fd)
             argv += ["--ro-bind-data", str(fd), f"{_zygote.ZYGOTE_DIR}/{name}"]
+        # Scratch mounts first: a venv or checkout under /tmp or /home is bound on top of them
+        # below, where a later tmpfs would hide it.
+        argv += ["--tmpfs", "/home", "--tmpfs", "/tmp"]
         self._staged: list[tuple[Path, Path]] = []
         for i, root in enumerate(python_roots(self.config.python)):
             source = root
@@ -262,10 +266,6 @@ class Zygote:
             _zygote.KERNEL_DIR,
             "--tmpfs",
             _zygote.RESULT_DIR,
-            "--tmpfs",
-            "/home",
-            "--tmpfs",
-            "/tmp",
             "--proc",
             "/proc",
             "--dev",
@@ -326,10 +326,11 @@ class Zygote:
                 os.close(fd)
         threading.Thread(target=self._read_events, daemon=True, name="zygote-events").start()
         threading.Thread(target=self._read_stderr, daemon=True, name="zygote-stderr").start()
+        deadline = time.monotonic() + self.config.zygote_timeout
         with self._cond:
-            self._cond.wait_for(
-                lambda: self._ready or self.proc.poll() is not None, self.config.zygote_timeout
-            )
+            # Short waits: an exit is seen by poll() even if no reader thread notifies.
+            while not self._ready and self.proc.poll() is None and time.monotonic() < deadline:
+                self._cond.wait(0.25)
             if not self._ready:
                 self.close()
                 raise SandboxError(

@@ -138,13 +138,38 @@ def _private_world(run, limits):
         _MS_NOSUID | _MS_NOEXEC,
         "newinstance,ptmxmode=0666,mode=620",
     )
+    held = _hold_python_roots(("/tmp", "/home"))
     _tmpfs("/tmp", limits.get("tmp_mb", 256), "1777")
     _tmpfs("/home", limits.get("home_mb", 256), "0755")
+    _restore_python_roots(held)
     os.makedirs(WORK + "/data")
     _mount(f"{RUNS_DIR}/{run}", KERNEL_DIR, None, _MS_BIND)  # sealed read-only once ready
     _mount(f"{RUNS_DIR}/{run}", RESULT_DIR, None, _MS_BIND)  # gone before member code runs
     _hide(RUNS_DIR)  # nothing of other runs stays visible
     # DATA_ROOT stays until the kernel is assigned an exercise (_assign), then it is hidden too.
+
+
+def _hold_python_roots(tops):
+    """A venv or Python under /tmp or /home (a checkout there) must outlive the fresh tmpfs."""
+    roots = set()
+    for prefix in (sys.prefix, sys.base_prefix):
+        roots |= {prefix, os.path.realpath(prefix)}
+    kept = sorted(r for r in roots if any(r.startswith(t + "/") for t in tops))
+    held = []
+    for i, root in enumerate(kept):
+        holder = f"/dev/shm/.python-{i}"
+        os.mkdir(holder, 0o700)
+        _mount(root, holder, None, _MS_BIND | _MS_REC)
+        held.append((holder, root))
+    return held
+
+
+def _restore_python_roots(held):
+    for holder, root in held:
+        os.makedirs(root, exist_ok=True)
+        _bind_ro(holder, root)
+        _check(_libc.umount2(holder.encode(), _MNT_DETACH), f"umount {holder}")
+        os.rmdir(holder)
 
 
 def _hide(path):

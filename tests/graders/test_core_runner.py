@@ -197,3 +197,17 @@ def test_grading_modules_never_import_tensorflow_or_numpy_themselves():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_warm_imports_the_modules_in_the_child_before_any_call(root: Path, tmp_path: Path):
+    marker = tmp_path / "imported"
+    (root / "reference" / "heavy.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text(str(__import__('os').getpid()))\n"
+    )
+    with ReferenceRunner(root, timeout=20) as runner:
+        pid = runner.warm(["heavy"])
+        assert marker.read_text() == str(pid)  # imported in the child, by warm alone
+        assert runner.call("reference.tiny:add", {"a": 1, "b": 2}) == 3
+        assert runner.pid == pid and runner.starts == 1
+        with pytest.raises(ReferenceCallError, match="No module named"):
+            runner.warm(["not_there"])
