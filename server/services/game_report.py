@@ -38,7 +38,7 @@ def build_report(game: Game) -> dict[str, Any]:
         if a.counted:
             by_question[a.question_index].append(a)
             by_player[a.player_id].append(a)
-    settled = _settled_indexes(game, by_question)
+    settled = _settled_indexes(game, by_question, len(bank.questions))
     questions = []
     for i, q in enumerate(bank.questions):
         rows = by_question.get(i, []) if i in settled else []
@@ -107,9 +107,11 @@ def build_report(game: Game) -> dict[str, Any]:
     }
 
 
-def _settled_indexes(game: Game, by_question: dict[int, list[Answer]]) -> set[int]:
+def _settled_indexes(game: Game, by_question: dict[int, list[Answer]], count: int) -> set[int]:
     """Questions whose answers may be shown: revealed ones (host) or answered ones (self-paced)."""
     if game.mode == "self":
+        if game.phase == "ended":  # nobody can answer any more: every key may be shown
+            return set(range(count))
         return set(by_question) if game.phase != "lobby" else set()
     if game.phase == "ended":
         last = game.question_index

@@ -94,3 +94,18 @@ def test_finishing_and_the_window_closing(new_game, app):
         )
         db.session.commit()
     assert play.state()["phase"] == "ended"
+
+
+def test_report_shows_every_key_once_a_self_paced_game_ends(new_game):
+    play = new_game("self", window_s=600)
+    ann = play.player("Ann")
+    play.act("start")
+    _advance(play, ann)
+    play.answer(ann, "tokenize", "a")
+    running = play.host.get(f"/api/games/{play.pin}/report").get_json()["questions"]
+    # While players may still reach them, keys of unanswered questions stay hidden.
+    assert "answer_text" in running[0] and "answer_text" not in running[1]
+    play.act("end")
+    ended = play.host.get(f"/api/games/{play.pin}/report").get_json()["questions"]
+    assert all(q.get("answer_text") for q in ended)
+    assert ended[1]["answered"] == 0 and ended[1]["accuracy"] == 0
