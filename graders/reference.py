@@ -66,7 +66,7 @@ class ReferenceTimeout(ReferenceCallError):
 # --- content keys --------------------------------------------------------------------
 
 _digest_lock = threading.Lock()
-_digest_memo: dict[Path, tuple[tuple, str]] = {}
+_digest_memo: dict[Path, tuple[tuple, str, float]] = {}  # signature, digest, checked at
 
 
 def _reference_files(root: Path) -> list[Path]:
@@ -81,9 +81,18 @@ def _reference_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def reference_digest(root: Path | None = None) -> str:
-    """sha256 over every file under root/reference (re-read only when a file's stat changes)."""
+def reference_digest(root: Path | None = None, *, max_age: float = 0.0) -> str:
+    """sha256 over every file under root/reference (re-read only when a file's stat changes).
+
+    max_age > 0 trusts a digest checked that many seconds ago without looking at the files
+    again: the web server asks on every answer and a deployment's references change rarely.
+    """
     root = (root or REFERENCE_ROOT).resolve()
+    if max_age > 0:
+        with _digest_lock:
+            memo = _digest_memo.get(root)
+            if memo is not None and time.monotonic() - memo[2] < max_age:
+                return memo[1]
     files = _reference_files(root)
     signature = tuple(
         (str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files
@@ -91,6 +100,7 @@ def reference_digest(root: Path | None = None) -> str:
     with _digest_lock:
         memo = _digest_memo.get(root)
         if memo is not None and memo[0] == signature:
+            _digest_memo[root] = (signature, memo[1], time.monotonic())
             return memo[1]
     h = hashlib.sha256()
     for path in files:
@@ -100,7 +110,7 @@ def reference_digest(root: Path | None = None) -> str:
         h.update(b"\0")
     digest = h.hexdigest()
     with _digest_lock:
-        _digest_memo[root] = (signature, digest)
+        _digest_memo[root] = (signature, digest, time.monotonic())
     return digest
 
 
@@ -109,7 +119,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(codec.encode(value), sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
-def cache_key(target: str, kwargs: dict[str, Any], *, root: Path | None = None) -> str:
+def cache_key(
+    target: str, kwargs: dict[str, Any], *, root: Path | None = None, max_age: float = 0.0
+) -> str:
     """Content hash naming a reference value: target, canonical kwargs, reference sources."""
     h = hashlib.sha256()
     h.update(b"adventures-reference-v1\0")
@@ -117,7 +129,7 @@ def cache_key(target: str, kwargs: dict[str, Any], *, root: Path | None = None) 
     h.update(b"\0")
     h.update(canonical_json(kwargs).encode())
     h.update(b"\0")
-    h.update(reference_digest(root).encode())
+    h.update(reference_digest(root, max_age=max_age).encode())
     return h.hexdigest()
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import create_engine, delete, func, insert, select
+from sqlalchemy import create_engine, delete, func, insert, select, text
 
 from server.models.base import utcnow
 from server.models.bus import BusEvent
@@ -48,30 +48,30 @@ class TableLog:
 
     def __init__(self, engine) -> None:
         self.engine = engine
+        self._serialize = engine.dialect.name == "postgresql"
         self._published = 0
 
-    def append(self, channel: str, type_: str, data: dict) -> str:
-        return self.append_many([(channel, type_, data)])[-1]
+    def append(self, channel: str, type_: str, data: dict) -> None:
+        self.append_many([(channel, type_, data)])
 
-    def append_many(self, events: list[tuple[str, str, dict]]) -> list[str]:
-        """Several events in one transaction: one write per request instead of one per event."""
+    def append_many(self, events: list[tuple[str, str, dict]]) -> None:
+        """Several events in one statement and transaction: one write per request."""
         now = utcnow()
-        ids = []
+        rows = [
+            {"channel": c, "type": t, "data": json.dumps(d), "created_at": now}
+            for c, t, d in events
+        ]
         with self.engine.begin() as conn:
-            for channel, type_, data in events:
-                ids.append(
-                    conn.execute(
-                        insert(BusEvent)
-                        .values(channel=channel, type=type_, data=json.dumps(data), created_at=now)
-                        .returning(BusEvent.id)
-                    ).scalar_one()
-                )
+            if self._serialize:
+                # PostgreSQL hands out ids at insert, not at commit: one publisher at a time
+                # keeps id order equal to commit order, so a poller never skips a late id.
+                conn.execute(text("SELECT pg_advisory_xact_lock(724311)"))
+            conn.execute(insert(BusEvent).values(rows))
             before = self._published
             self._published += len(events)
             if self._published // 500 != before // 500:
                 cutoff = utcnow() - timedelta(seconds=KEEP_S)
                 conn.execute(delete(BusEvent).where(BusEvent.created_at < cutoff))
-        return [str(i) for i in ids]
 
     def head(self) -> str:
         with self.engine.connect() as conn:
@@ -109,15 +109,15 @@ class RedisLog:
         # Shares the queue's name, so deployments (and test runs) on one Redis stay apart.
         self.STREAM = f"{os.environ.get('ADVENTURES_QUEUE', 'adventures')}:bus"
 
-    def append(self, channel: str, type_: str, data: dict) -> str:
-        return self.append_many([(channel, type_, data)])[-1]
+    def append(self, channel: str, type_: str, data: dict) -> None:
+        self.append_many([(channel, type_, data)])
 
-    def append_many(self, events: list[tuple[str, str, dict]]) -> list[str]:
+    def append_many(self, events: list[tuple[str, str, dict]]) -> None:
         pipe = self.redis.pipeline(transaction=False)
         for channel, type_, data in events:
             fields = {"channel": channel, "type": type_, "data": json.dumps(data)}
             pipe.xadd(self.STREAM, fields, maxlen=50_000, approximate=True)
-        return pipe.execute()
+        pipe.execute()
 
     def head(self) -> str:
         last = self.redis.xrevrange(self.STREAM, count=1)
@@ -178,11 +178,12 @@ class Bus:
         self._cursor: str | None = None
         self._closed = False
 
-    def publish(self, channel: str, type_: str, data: dict[str, Any]) -> str:
-        return self.log.append(channel, type_, data)
+    def publish(self, channel: str, type_: str, data: dict[str, Any]) -> None:
+        self.log.append(channel, type_, data)
 
-    def publish_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-        return self.log.append_many(events) if events else []
+    def publish_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+        if events:
+            self.log.append_many(events)
 
     def subscribe(self, channel: str, last_event_id: str | None = None) -> Subscription:
         sub = Subscription(self, channel)
@@ -252,11 +253,11 @@ def bus() -> Bus:
     return current_app.extensions["adventures.bus"]
 
 
-def publish(channel: str, type_: str, data: dict[str, Any]) -> str:
+def publish(channel: str, type_: str, data: dict[str, Any]) -> None:
     """Publish after the service has committed, so a subscriber that reacts sees the rows."""
-    return bus().publish(channel, type_, data)
+    bus().publish(channel, type_, data)
 
 
-def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+def publish_many(events: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Several (channel, type, data) events in one write, in order."""
-    return bus().publish_many(events)
+    bus().publish_many(events)

@@ -89,7 +89,8 @@ def variant_of(exercise: Exercise, user: User | None) -> dict[str, Any]:
 def reference_key(exercise: Exercise, variant: dict[str, Any]) -> tuple[str, str]:
     spec = spec_of(exercise)
     assert spec.answer is not None
-    return cache_key(spec.answer.reference, variant), spec.answer.reference
+    # Looked up on every answer: re-stat the reference files at most once a second.
+    return cache_key(spec.answer.reference, variant, max_age=1.0), spec.answer.reference
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
