@@ -176,7 +176,14 @@ class Server:
             kids = psutil.Process(self.proc.pid).children(recursive=True)
         except psutil.Error:
             return []
-        return [p for p in kids if "gunicorn" in " ".join(p.cmdline())]
+        found = []
+        for p in kids:
+            try:
+                if "gunicorn" in " ".join(p.cmdline()):
+                    found.append(p)
+            except psutil.Error:  # a child that exited (the worker's sandbox helpers) meanwhile
+                continue
+        return found
 
     def _sample(self) -> None:
         while not self._stop.is_set():
