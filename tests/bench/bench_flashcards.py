@@ -1,6 +1,6 @@
 """Benchmark: `next` and `reviews` for a member with 10,000 cards and 100,000 reviews.
 
-Run: .venv/bin/python tests/bench/bench_flashcards.py [--requests N]
+Run: .venv/bin/python tests/bench/bench_flashcards.py [--requests N] [--skip-anki]
      (DATABASE_URL=postgresql://... to run it on PostgreSQL; default a fresh SQLite file)
 
 Each request goes through the whole stack (Flask test client, bearer token,
@@ -8,14 +8,21 @@ JSON), as a study session does: GET next, then POST a rating for that card.
 The goal is p99 <= 20 ms (wall clock) for both; the exit status is 1 when it
 is missed. The CPU-time column is the same request's CPU time in this process:
 on a busy machine (load average printed) it shows what the code itself costs.
+
+The peer is Anki: tests/bench/anki_peer.py runs the real `anki` package (Anki's
+Rust backend, FSRS on) on the same shape of collection, in its own venv
+(/tmp/anki-venv, created with `python -m venv` and `pip install anki` on first
+use). Anki has no HTTP layer, so its rows are in-process library calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +44,8 @@ from server.services.flashcards import day_number  # noqa: E402
 CARDS = 10_000
 REVIEWS = 100_000
 GOAL_MS = 20.0
+ANKI_VENV = Path("/tmp/anki-venv")
+ANKI_PEER = Path(__file__).with_name("anki_peer.py")
 
 
 def build(app) -> tuple[str, int]:
@@ -130,9 +139,36 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def ensure_anki_venv() -> Path:
+    """Anki stays out of our dependencies: it gets a venv of its own, made once."""
+    python = ANKI_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import anki.collection"]
+    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
+        return python
+    print(f"installing anki into {ANKI_VENV} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(ANKI_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "anki"], check=True)
+    return python
+
+
+def bench_anki(iterations: int) -> dict | str:
+    """Anki's numbers (a dict), or why there are none (a str): the peer is optional."""
+    try:
+        python = ensure_anki_venv()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"could not install anki into {ANKI_VENV} ({exc})"
+    command = [str(python), str(ANKI_PEER), "--iterations", str(iterations)]
+    command += ["--cards", str(CARDS), "--reviews", str(REVIEWS)]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return f"anki_peer.py failed: {proc.stderr.strip().splitlines()[-1:]}"
+    return json.loads(proc.stdout)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--skip-anki", action="store_true", help="leave out the Anki peer")
     args = parser.parse_args()
     config = {"TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"}
     if not os.environ.get("DATABASE_URL"):
@@ -188,33 +224,49 @@ def main() -> int:
         assert client.get("/api/decks", headers=headers).status_code == 200
         again.append((time.perf_counter() - t0) * 1000)
 
+    anki = "--skip-anki given" if args.skip_anki else bench_anki(args.requests)
+    W = 46  # the label column
+
+    def line(label: str, samples: list[float], cpu_ms: list[float], verdict: str) -> str:
+        cols = (statistics.median(samples), percentile(samples, 95), percentile(samples, 99))
+        cols += (max(samples), statistics.median(cpu_ms), percentile(cpu_ms, 99))
+        return f"{label:{W}} {len(samples):4d} " + " ".join(f"{v:8.2f}" for v in cols) + verdict
+
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\nload average {load:.2f} on {os.cpu_count()} CPUs; goal p99 <= {GOAL_MS:g} ms")
+    print(f"\nload average {load:.2f} on {os.cpu_count()} CPUs; goal p99 <= {GOAL_MS:g} ms (ours)")
     head = ("route", "n", "p50 ms", "p95 ms", "p99 ms", "max ms", "cpu p50", "cpu p99", "goal")
-    print(f"{head[0]:30} {head[1]:>4} " + " ".join(f"{h:>8}" for h in head[2:8]) + f"  {head[8]}")
+    print(f"{head[0]:{W}} {head[1]:>4} " + " ".join(f"{h:>8}" for h in head[2:8]) + f"  {head[8]}")
+    peer_ops = {names[0]: ("next", "next card"), names[1]: ("answer", "answer Good")}
     ok = True
     for name in names:
-        samples = wall[name]
-        p99 = percentile(samples, 99)
+        p99 = percentile(wall[name], 99)
         ok &= p99 <= GOAL_MS
-        cols = (
-            statistics.median(samples),
-            percentile(samples, 95),
-            p99,
-            max(samples),
-            statistics.median(cpu[name]),
-            percentile(cpu[name], 99),
-        )
-        verdict = "ok" if p99 <= GOAL_MS else "MISSED"
-        print(
-            f"{name:30} {len(samples):4d} " + " ".join(f"{v:8.2f}" for v in cols) + f"  {verdict}"
-        )
+        verdict = "  ok" if p99 <= GOAL_MS else "  MISSED"
+        print(line(f"Adventures (HTTP) {name}", wall[name], cpu[name], verdict))
+        if isinstance(anki, dict):
+            op, what = peer_ops[name]
+            label = f"Anki {anki['version']} (in-process, FSRS) {what}"
+            print(line(label, anki["wall_ms"][op], anki["cpu_ms"][op], "  (peer)"))
     print(
-        f"{'GET /api/flashcards/settings':30} {len(floor):4d} {statistics.median(floor):8.2f}"
+        f"{'GET /api/flashcards/settings':{W}} {len(floor):4d} {statistics.median(floor):8.2f}"
         f" {percentile(floor, 95):8.2f} {percentile(floor, 99):8.2f} {max(floor):8.2f}  (floor)"
     )
-    print(f"{'GET /api/decks (first, syncs)':30} {1:4d} {decks_ms:8.2f}")
-    print(f"{'GET /api/decks (again)':30} {len(again):4d} {statistics.median(again):8.2f}")
+    print(f"{'GET /api/decks (first, syncs)':{W}} {1:4d} {decks_ms:8.2f}")
+    print(f"{'GET /api/decks (again)':{W}} {len(again):4d} {statistics.median(again):8.2f}")
+    print(
+        "ours: Adventures over HTTP (Flask test client: routing, bearer token, JSON, "
+        f"SQLAlchemy on {app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}), mixed ratings"
+    )
+    if isinstance(anki, dict):
+        mix = ", ".join(f"{n} {k}" for k, n in sorted(anki["answered"].items()))
+        print(
+            f"peer: Anki {anki['version']} in-process, no HTTP layer (a desktop app): "
+            "get_queued_cards(fetch_limit=1) and answer_card(Good), Rust backend on SQLite, "
+            f"FSRS on; {anki['cards']:,} cards, {anki['revlog']:,} revlog rows "
+            f"(built in {anki['built_s']:.1f} s); answered {mix}"
+        )
+    else:
+        print(f"peer: Anki skipped: {anki}")
     return 0 if ok else 1
 
 
