@@ -19,26 +19,29 @@ SLUG = "c3w1-tokenizer"
 
 
 @pytest.fixture
-def real_queue(monkeypatch):
+def real_queue(make_app, monkeypatch):
+    """A real Huey consumer thread whose jobs use the test's app (set before it starts)."""
     import server.jobs
     from server.extensions import huey
 
+    app = make_app(WTF_CSRF_ENABLED=True)
+    monkeypatch.setattr(server.jobs, "_app", app)
     monkeypatch.setattr(huey, "immediate", False)
     huey.flush()
+    # No periodic tasks: only the submission's own job runs in this consumer.
     consumer = huey.create_consumer(
-        workers=1, worker_type="thread", initial_delay=0.05, max_delay=0.2
+        workers=1, worker_type="thread", initial_delay=0.05, max_delay=0.2, periodic=False
     )
     consumer.start()
-    yield server.jobs
+    yield app
     consumer.stop(graceful=True)
     huey.flush()
 
 
-def test_upload_and_watch_it_graded(make_app, real_queue, tmp_path, monkeypatch):
+def test_upload_and_watch_it_graded(real_queue, tmp_path):
     from server.services.exercises import seed_exercises
 
-    app = make_app(WTF_CSRF_ENABLED=True)
-    monkeypatch.setattr(real_queue, "_app", app)  # the consumer's jobs use the test's app
+    app = real_queue
     with app.app_context():
         seed_exercises()
     spec = load_spec(REPO_ROOT / "exercises" / SLUG / "exercise.yaml")
