@@ -42,11 +42,13 @@ format:
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
 # Before the first release there is one migration; regenerate it from the models.
+# A new Alembic revision from the models: make migration MSG="what changed"
+MIGRATION_ENV := ADVENTURES_INSTANCE=/tmp/adventures-migration DATABASE_URL=sqlite:////tmp/adventures-migration/m.db
 migration: install
-	rm -f migrations/versions/*.py
+	test -n "$(MSG)" || { echo 'usage: make migration MSG="what changed"'; exit 2; }
 	rm -rf /tmp/adventures-migration && mkdir -p /tmp/adventures-migration
-	ADVENTURES_INSTANCE=/tmp/adventures-migration DATABASE_URL=sqlite:////tmp/adventures-migration/m.db \
-		$(BIN)/adventures db migrate -m "initial schema" --rev-id 0001
+	$(MIGRATION_ENV) $(BIN)/adventures db upgrade
+	$(MIGRATION_ENV) $(BIN)/adventures db migrate -m "$(MSG)"
 	$(BIN)/ruff format migrations/versions
 
 bench: install

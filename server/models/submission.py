@@ -48,6 +48,8 @@ class Submission(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     job_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # When it last joined the queue (first submission, regrade, requeue): how stale it is.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -122,7 +122,8 @@ def requeue_stale(force: bool = False) -> list[int]:
             sub.status == "running" and sub.started_at is not None and now - sub.started_at > limit
         ) or (
             sub.status == "queued"
-            and now - sub.created_at > (QUEUED_GRACE if not force else timedelta(seconds=30))
+            and now - (sub.queued_at or sub.created_at)
+            > (QUEUED_GRACE if not force else timedelta(seconds=30))
         )
         if not stale:
             continue
@@ -140,6 +141,7 @@ def requeue_stale(force: bool = False) -> list[int]:
             )
             continue
         sub.status = "queued"
+        sub.queued_at = now  # judged from now on, so a job waiting its turn is not queued twice
         db.session.commit()
         enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
         requeued.append(sub.id)

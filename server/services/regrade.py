@@ -112,6 +112,7 @@ def _start(actor: User, exercise: Exercise, which, *, scope: str, target: int) -
         .where(Submission.id.in_(ids or [0]))
         .values(
             status="queued",
+            queued_at=now,
             exercise_version=exercise.version,
             started_at=None,
             graded_at=None,

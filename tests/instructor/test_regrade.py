@@ -222,3 +222,25 @@ def test_a_regrade_interrupted_by_a_worker_kill_is_recorded_once(people, teacher
             == 1
         )
     assert calls == [1]
+
+
+def test_a_regraded_submission_waiting_its_turn_is_not_queued_twice(people, teacher, monkeypatch):
+    """Staleness counts from when it joined the queue, not from when it was first uploaded."""
+    app = people
+    ex = add_exercise(app, "nb-wait", kind="notebook", points=2)
+    nb = notebook_with({"build_word_index": "def build_word_index(s):\n    return {}\n"})
+    sub_id = graded(app, "ann", ex, 2, doc=result_doc(2, 2, {"a": True}), notebook=nb,
+                    minutes_ago=24 * 60)  # fmt: skip
+    enqueued: list[int] = []
+    monkeypatch.setattr(regrade, "_enqueue", enqueued.append)
+    teacher.post(f"/api/instructor/submissions/{sub_id}/regrade")
+    assert enqueued == [sub_id]
+    monkeypatch.setattr(notebooks, "enqueue", lambda sub, **kw: enqueued.append(sub.id))
+    with app.app_context():
+        assert notebooks.requeue_stale() == []  # uploaded a day ago, queued just now
+        sub = db.session.get(Submission, sub_id)
+        sub.queued_at = utcnow() - timedelta(minutes=10)  # its job was lost meanwhile
+        db.session.commit()
+        assert notebooks.requeue_stale() == [sub_id]
+        assert notebooks.requeue_stale() == []  # queued again just now: not a third time
+    assert enqueued == [sub_id, sub_id]
