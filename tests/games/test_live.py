@@ -142,6 +142,8 @@ def test_no_client_sees_the_key_before_the_reveal(live, new_game, client, questi
     player_stream = _events(live, play.pin, ann["player_token"])
     host_stream = _events(live, play.pin, play.created["host_token"])
     try:
+        # Both streams are subscribed once their first state arrives; events after it are seen.
+        assert player_stream.next().type == "state" and host_stream.next().type == "state"
         play.act("start")
         if question_kind == "numeric":  # move to the numeric question (index 3)
             for _ in range(3):
