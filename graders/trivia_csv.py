@@ -37,6 +37,11 @@ class KahootCsvError(BankError):
     """A Kahoot CSV that cannot be imported or a bank that cannot be exported."""
 
 
+KAHOOT_QUESTION_MAX = 120
+KAHOOT_ANSWER_MAX = 75
+KAHOOT_TIME_LIMITS = (5, 10, 20, 30, 60, 90, 120, 240)
+
+
 def _unsupported(q: Question) -> str | None:
     if q.kind in ("type", "numeric"):
         return f"a {q.kind} question has no Kahoot spreadsheet form"
@@ -44,16 +49,27 @@ def _unsupported(q: Question) -> str | None:
         return f"{len(q.choices)} choices; Kahoot's template holds 4"
     if q.code:
         return "its code block would be lost"
+    if len(q.text) > KAHOOT_QUESTION_MAX:
+        return f"its text has {len(q.text)} characters; Kahoot takes {KAHOOT_QUESTION_MAX}"
+    long = [c.id for c in q.choices if len(c.text) > KAHOOT_ANSWER_MAX]
+    if long:
+        return f"answer(s) {', '.join(long)} over Kahoot's {KAHOOT_ANSWER_MAX} characters"
     return None
+
+
+def kahoot_time_limit(seconds: int) -> int:
+    """Kahoot offers fixed limits only: the shortest that still gives players our time."""
+    return next((t for t in KAHOOT_TIME_LIMITS if t >= seconds), KAHOOT_TIME_LIMITS[-1])
 
 
 def export_kahoot_csv(bank: Bank, *, skip_unsupported: bool = False) -> str:
     """The bank's choice questions in Kahoot's template layout.
 
     Type-answer and numeric questions, questions with more than four choices
-    and questions with a code block cannot be written; they raise
-    KahootCsvError naming each one, or are left out with skip_unsupported=True.
-    Kahoot itself limits questions to 120 and answers to 75 characters.
+    and questions with a code block or over Kahoot's 120 (question) and 75
+    (answer) characters cannot be written; they raise KahootCsvError naming
+    each one, or are left out with skip_unsupported=True. Time limits are
+    rounded up to the nearest one Kahoot offers.
     """
     problems = [f"question '{q.id}': {why}" for q in bank.questions if (why := _unsupported(q))]
     if problems and not skip_unsupported:
@@ -66,7 +82,7 @@ def export_kahoot_csv(bank: Bank, *, skip_unsupported: bool = False) -> str:
             continue
         answers = [c.text for c in q.choices] + [""] * (len(_ANSWERS) - len(q.choices))
         correct = ",".join(str(i) for i, c in enumerate(q.choices, start=1) if c.correct)
-        writer.writerow([q.text, *answers, q.time_limit, correct])
+        writer.writerow([q.text, *answers, kahoot_time_limit(q.time_limit), correct])
     return out.getvalue()
 
 

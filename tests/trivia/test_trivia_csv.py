@@ -10,7 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graders.trivia import Bank, check_answer, load_banks, parse_bank
-from graders.trivia_csv import KAHOOT_COLUMNS, KahootCsvError, export_kahoot_csv, import_kahoot_csv
+from graders.trivia_csv import (
+    KAHOOT_ANSWER_MAX,
+    KAHOOT_COLUMNS,
+    KAHOOT_QUESTION_MAX,
+    KAHOOT_TIME_LIMITS,
+    KahootCsvError,
+    export_kahoot_csv,
+    import_kahoot_csv,
+    kahoot_time_limit,
+)
 
 from .test_trivia_banks import BANKS_DIR
 
@@ -186,7 +195,11 @@ def test_bundled_banks_round_trip_through_kahoot():
         exportable = [
             q
             for q in bank.questions
-            if q.kind in ("single", "multi", "truefalse") and not q.code and len(q.choices) <= 4
+            if q.kind in ("single", "multi", "truefalse")
+            and not q.code
+            and len(q.choices) <= 4
+            and len(q.text) <= KAHOOT_QUESTION_MAX
+            and all(len(c.text) <= KAHOOT_ANSWER_MAX for c in q.choices)
         ]
         assert exportable, bank.slug
         back = import_kahoot_csv(
@@ -198,7 +211,7 @@ def test_bundled_banks_round_trip_through_kahoot():
                 q.text,
                 [c.text for c in q.choices],
                 [c.correct for c in q.choices],
-                q.time_limit,
+                kahoot_time_limit(q.time_limit),
             )
             for q in exportable
         ]
@@ -233,7 +246,7 @@ def choice_banks(draw) -> Bank:
                 "id": f"q{i + 1:02d}",
                 "kind": kind,
                 "text": draw(texts),
-                "time_limit": draw(st.integers(5, 240)),
+                "time_limit": draw(st.sampled_from(KAHOOT_TIME_LIMITS)),
                 "choices": [
                     {"id": "abcd"[j], "text": a, "correct": j in right}
                     for j, a in enumerate(answers)
@@ -249,3 +262,36 @@ def test_round_trip_keeps_every_question(bank):
     back = import_kahoot_csv(export_kahoot_csv(bank), slug="rt", title="Round trip")
     assert summary(back) == summary(bank)
     assert [q.model_dump() for q in back.questions] == [q.model_dump() for q in bank.questions]
+
+
+def test_export_keeps_within_kahoots_limits():
+    def bank_of(text, answer, limit):
+        return parse_bank(
+            {
+                "slug": "lim",
+                "title": "Limits",
+                "questions": [
+                    {
+                        "id": "q1",
+                        "kind": "single",
+                        "text": text,
+                        "time_limit": limit,
+                        "choices": [
+                            {"id": "a", "text": answer, "correct": True},
+                            {"id": "b", "text": "no", "correct": False},
+                        ],
+                    }
+                ],
+            }
+        )
+
+    rows = list(csv.reader(io.StringIO(export_kahoot_csv(bank_of("Short?", "yes", 45)))))
+    assert rows[1][5] == "60"  # rounded up to a limit Kahoot offers, never down
+    assert [kahoot_time_limit(t) for t in (5, 6, 20, 21, 240)] == [5, 10, 20, 30, 240]
+    with pytest.raises(KahootCsvError, match="121 characters; Kahoot takes 120"):
+        export_kahoot_csv(bank_of("x" * 121, "yes", 20))
+    with pytest.raises(KahootCsvError, match="answer\\(s\\) a over Kahoot's 75"):
+        export_kahoot_csv(bank_of("Short?", "y" * 76, 20))
+    assert len(list(csv.reader(io.StringIO(
+        export_kahoot_csv(bank_of("x" * 121, "yes", 20), skip_unsupported=True)
+    )))) == 1  # fmt: skip
