@@ -157,6 +157,25 @@ def test_guest_practises_in_the_browser_only(browser_app):
         state = json.loads(stored[0][1])
         assert state["newToday"] == 2 and len(state["cards"]) == 2
         assert sorted(c["state"] for c in state["cards"].values()) == [1, 2]  # learning, review
+
+        # The guest's desired retention is theirs too: kept in the browser, used by FSRS.
+        def easy_label() -> str:
+            page.locator("[data-front]").wait_for(state="visible")
+            return page.inner_text("[data-interval=easy]")
+
+        at_90 = easy_label()
+        page.select_option("#guest-retention", "0.80")
+        page.reload()
+        assert page.input_value("#guest-retention") == "0.80"
+        at_80 = easy_label()
+        page.select_option("#guest-retention", "0.97")
+        page.reload()
+        at_97 = easy_label()
+        assert len({at_80, at_90, at_97}) == 3, (
+            at_80,
+            at_90,
+            at_97,
+        )  # new card, Easy: by retention
         page.reload()
         page.locator("[data-front]").wait_for(state="visible")
         counts = {

@@ -130,7 +130,24 @@
   // ---- guest: ts-fsrs in the browser, localStorage ------------------------------
   function guestSource() {
     const F = window.FSRS;
-    const scheduler = F.fsrs(F.generatorParameters({ request_retention: 0.9, enable_fuzz: true }));
+    // Desired retention, as members set it on the server (0.80-0.97), kept in this browser.
+    const RETENTION_KEY = "adventures:flashcards-retention";
+    const make = (r) => F.fsrs(F.generatorParameters({ request_retention: r, enable_fuzz: true }));
+    let retention = 0.9;
+    try {
+      const kept = parseFloat(localStorage.getItem(RETENTION_KEY));
+      if (kept >= 0.8 && kept <= 0.97) retention = kept;
+    } catch (e) { /* storage blocked: the default */ }
+    let scheduler = make(retention);
+    const picker = document.getElementById("guest-retention");
+    if (picker) {
+      picker.value = retention.toFixed(2);
+      picker.addEventListener("change", () => {
+        retention = parseFloat(picker.value);
+        scheduler = make(retention);
+        try { localStorage.setItem(RETENTION_KEY, String(retention)); } catch (e) { /* this visit only */ }
+      });
+    }
     const key = `adventures:flashcards:deck:${root.dataset.deck}`;
     const NEW_PER_DAY = 20;
     const LEARN_AHEAD_MS = 20 * 60 * 1000;
