@@ -41,7 +41,6 @@ lint:
 format:
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-# Before the first release there is one migration; regenerate it from the models.
 # A new Alembic revision from the models: make migration MSG="what changed"
 MIGRATION_ENV := ADVENTURES_INSTANCE=/tmp/adventures-migration DATABASE_URL=sqlite:////tmp/adventures-migration/m.db
 migration: install

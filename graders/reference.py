@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,9 +219,9 @@ class ReferenceRunner:
         }
         return self._request(request, timeout)
 
-    def warm(self, modules: list[str] | None = None, *, timeout: float | None = None) -> int:
+    def warm(self, modules: Sequence[str] = ("answers",), *, timeout: float | None = None) -> int:
         """Start the child and import reference modules (TensorFlow) before the first call."""
-        return int(self._request({"op": "warm", "modules": modules or ["answers"]}, timeout))
+        return int(self._request({"op": "warm", "modules": list(modules)}, timeout))
 
     def ping(self, *, timeout: float | None = None) -> int:
         """The child's pid (starting it if needed)."""

@@ -106,7 +106,7 @@ def handle(request: dict[str, Any], max_bytes: int | None) -> dict[str, Any]:
         if op == "ping":
             value: Any = os.getpid()
         elif op == "warm":
-            for module in request.get("modules") or ["answers"]:
+            for module in request["modules"]:
                 _import(resolve_module(str(module)))
             value = os.getpid()
         elif op == "call":

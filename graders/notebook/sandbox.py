@@ -243,20 +243,10 @@ class Zygote:
         argv += ["--tmpfs", "/home", "--tmpfs", "/tmp"]
         self._staged: list[tuple[Path, Path]] = []
         for i, root in enumerate(python_roots(self.config.python)):
-            source = root
-            if self.uid is not None and not _reachable_by_others(root):
-                source = self.stage_dir / str(i)
-                source.mkdir(mode=0o755, parents=True, exist_ok=True)
-                self._staged.append((root, source))
-            argv += ["--ro-bind", str(source), str(root)]
+            argv += ["--ro-bind", str(self._reachable(root, str(i))), str(root)]
         argv += ["--dir", _zygote.DATA_ROOT]
         for slug, folder in sorted(self.data_dirs.items()):
-            source = folder
-            if self.uid is not None and not _reachable_by_others(folder):
-                # A checkout under a private folder (mktemp -d, /root): staged like Python.
-                source = self.stage_dir / f"data-{slug}"
-                source.mkdir(mode=0o755, parents=True, exist_ok=True)
-                self._staged.append((folder, source))
+            source = self._reachable(folder, f"data-{slug}")
             argv += ["--ro-bind", str(source), f"{_zygote.DATA_ROOT}/{slug}"]
         argv += [
             "--bind",
@@ -307,6 +297,16 @@ class Zygote:
                 *argv,
             ]
         return argv, fds
+
+    def _reachable(self, path: Path, name: str) -> Path:
+        """path, or a staging folder it will be bind-mounted on when the sandbox's uid cannot
+        reach it (a checkout or Python under a private folder: mktemp -d, /root)."""
+        if self.uid is None or _reachable_by_others(path):
+            return path
+        source = self.stage_dir / name
+        source.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self._staged.append((path, source))
+        return source
 
     def start(self) -> None:
         argv, fds = self._argv()

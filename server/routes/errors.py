@@ -8,13 +8,11 @@ from flask import Flask, jsonify, render_template, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
+from server.services.errors import StatusError
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+
+class ApiError(StatusError):
+    pass
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -51,9 +51,6 @@ class TableLog:
         self._serialize = engine.dialect.name == "postgresql"
         self._published = 0
 
-    def append(self, channel: str, type_: str, data: dict) -> None:
-        self.append_many([(channel, type_, data)])
-
     def append_many(self, events: list[tuple[str, str, dict]]) -> None:
         """Several events in one statement and transaction: one write per request."""
         now = utcnow()
@@ -108,9 +105,6 @@ class RedisLog:
         self.redis = redis.Redis.from_url(url, decode_responses=True)
         # Shares the queue's name, so deployments (and test runs) on one Redis stay apart.
         self.STREAM = f"{os.environ.get('ADVENTURES_QUEUE', 'adventures')}:bus"
-
-    def append(self, channel: str, type_: str, data: dict) -> None:
-        self.append_many([(channel, type_, data)])
 
     def append_many(self, events: list[tuple[str, str, dict]]) -> None:
         pipe = self.redis.pipeline(transaction=False)
@@ -179,7 +173,7 @@ class Bus:
         self._closed = False
 
     def publish(self, channel: str, type_: str, data: dict[str, Any]) -> None:
-        self.log.append(channel, type_, data)
+        self.log.append_many([(channel, type_, data)])
 
     def publish_many(self, events: list[tuple[str, str, dict[str, Any]]]) -> None:
         if events:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.extensions import db
 from server.models.game import Game, Player
 from server.services import game_names, game_views
+from server.services.errors import StatusError
 from server.services.events import publish
 from server.services.game_banks import bank_for
 from server.services.game_timers import Coalescer
@@ -24,14 +25,8 @@ PROGRESS_EVERY_S = 0.5
 coalesce = Coalescer()
 
 
-class GameError(Exception):
+class GameError(StatusError):
     """A request the game cannot take; routes answer it as {"error": code, "message"}."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 # ---- finding games and players ------------------------------------------------

@@ -12,18 +12,15 @@ from server.models.exercise import Exercise
 from server.models.instructor import AuditLog, RegradeItem, ResultHistory
 from server.models.submission import STATUSES, BestScore, Submission
 from server.models.user import ROLES, User
+from server.services.errors import StatusError
 from server.services.instructor_scores import audit
 
 PAGE_SIZE = 50
 MAX_PAGE = 500
 
 
-class InstructorError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class InstructorError(StatusError, ValueError):
+    pass
 
 
 @dataclass

@@ -13,15 +13,12 @@ from server.models.exercise import Exercise
 from server.models.instructor import MeetupEvent, MeetupEventExercise, MeetupEventGame
 from server.models.user import User
 from server.services import events, leaderboard
+from server.services.errors import StatusError
 from server.services.instructor_scores import audit
 
 
-class EventError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class EventError(StatusError, ValueError):
+    pass
 
 
 def list_events() -> list[dict[str, Any]]:

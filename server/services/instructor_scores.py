@@ -17,14 +17,11 @@ from server.models.instructor import AuditLog, ResultHistory
 from server.models.submission import BestScore, Submission
 from server.models.user import User
 from server.services import events
+from server.services.errors import StatusError
 
 
-class ScoreError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class ScoreError(StatusError, ValueError):
+    pass
 
 
 def recompute_best(user_id: int, exercise_id: int) -> bool:

@@ -41,15 +41,15 @@ _KNOWN_MAX = 20_000
 def cached(key: str) -> Any:
     """The cached value for key, or the module's _MISSING sentinel."""
     # Per app, key -> encoded value: a key names its content, so a remembered value never goes stale.
-    _known = current_app.extensions.setdefault("adventures.reference_values", {})
-    encoded = _known.get(key)
+    known = current_app.extensions.setdefault("adventures.reference_values", {})
+    encoded = known.get(key)
     if encoded is None:
         encoded = db.session.scalar(select(ReferenceValue.value).where(ReferenceValue.key == key))
         if encoded is None:
             return _MISSING
-        if len(_known) >= _KNOWN_MAX:
-            _known.clear()
-        _known[key] = encoded
+        if len(known) >= _KNOWN_MAX:
+            known.clear()
+        known[key] = encoded
     return codec.loads(encoded)
 
 

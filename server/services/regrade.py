@@ -21,18 +21,15 @@ from server.models.exercise import Exercise
 from server.models.instructor import Regrade, RegradeItem, ResultHistory
 from server.models.submission import Submission
 from server.models.user import User
+from server.services.errors import StatusError
 from server.services.exercises import spec_of
 from server.services.instructor_scores import audit, recompute_best
 
 REGRADABLE = ("graded", "error")
 
 
-class RegradeError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class RegradeError(StatusError, ValueError):
+    pass
 
 
 def regrade_submission(actor: User, sub: Submission) -> Regrade:

@@ -17,15 +17,12 @@ from server.models.exercise import Exercise
 from server.models.submission import BestScore, Submission
 from server.models.user import User
 from server.services import events, reference_values
+from server.services.errors import StatusError
 from server.services.exercises import reference_key, spec_of, variant_of
 
 
-class SubmissionError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+class SubmissionError(StatusError, ValueError):
+    pass
 
 
 def submit_answer(user: User, exercise: Exercise, answer: Any, *, max_bytes: int) -> Submission:

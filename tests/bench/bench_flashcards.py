@@ -40,6 +40,7 @@ from server.extensions import db  # noqa: E402
 from server.models.deck import Card, CardState, Deck, Review  # noqa: E402
 from server.services import accounts  # noqa: E402
 from server.services.flashcards import day_number  # noqa: E402
+from tests.bench.peer_venv import ensure_venv  # noqa: E402
 
 CARDS = 10_000
 REVIEWS = 100_000
@@ -139,22 +140,10 @@ def percentile(samples: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def ensure_anki_venv() -> Path:
-    """Anki stays out of our dependencies: it gets a venv of its own, made once."""
-    python = ANKI_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import anki.collection"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"installing anki into {ANKI_VENV} (once) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(ANKI_VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "anki"], check=True)
-    return python
-
-
 def bench_anki(iterations: int) -> dict | str:
     """Anki's numbers (a dict), or why there are none (a str): the peer is optional."""
     try:
-        python = ensure_anki_venv()
+        python = ensure_venv(ANKI_VENV, "import anki.collection", ["anki"])
     except (OSError, subprocess.CalledProcessError) as exc:
         return f"could not install anki into {ANKI_VENV} ({exc})"
     command = [str(python), str(ANKI_PEER), "--iterations", str(iterations)]

@@ -34,6 +34,7 @@ import nbformat  # noqa: E402
 from graders.notebook import Limits, SandboxConfig, SandboxPool, grade_notebook  # noqa: E402
 from graders.reference import ReferenceRunner  # noqa: E402
 from graders.spec import load_spec  # noqa: E402
+from tests.bench.peer_venv import ensure_venv  # noqa: E402
 
 SLUG = "c3w1-tokenizer"
 FOLDER = ROOT / "exercises" / SLUG
@@ -131,20 +132,6 @@ def bench_ours(kinds: list[str], runner: ReferenceRunner) -> dict:
 
 
 # --- nbgrader ---------------------------------------------------------------------------
-
-
-def ensure_nbgrader_venv() -> Path:
-    python = NBGRADER_VENV / "bin" / "python"
-    probe = [str(python), "-c", "import nbgrader, tensorflow"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    print(f"installing nbgrader and tensorflow-cpu into {NBGRADER_VENV} (once) ...", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(NBGRADER_VENV)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "nbgrader", "tensorflow-cpu==2.21.*"],
-        check=True,
-    )
-    return python
 
 
 def _nbgrader_meta(grade_id: str, *, solution: bool, grade: bool, points: float = 0) -> dict:
@@ -253,7 +240,9 @@ DRIVER = textwrap.dedent(
 
 
 def bench_nbgrader(kinds: list[str], runner: ReferenceRunner) -> dict:
-    python = ensure_nbgrader_venv()
+    python = ensure_venv(
+        NBGRADER_VENV, "import nbgrader, tensorflow", ["nbgrader", "tensorflow-cpu==2.21.*"]
+    )
     course = Path(tempfile.mkdtemp(prefix="nbgrader-bench-"))
     (course / "source" / "ps1").mkdir(parents=True)
     nbformat.write(nbgrader_source(runner), course / "source" / "ps1" / "tokenizer.ipynb")

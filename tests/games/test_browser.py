@@ -57,6 +57,16 @@ def browser_app(make_app, tmp_path):
     return app
 
 
+def _host(browser, base: str, viewport: dict):
+    """The quizmaster, logged in, on a big screen."""
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "quizmaster")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Log in')")
+    return page
+
+
 def _join(browser, base: str, pin: str, nickname: str):
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True)
     page = context.new_page()
@@ -78,12 +88,7 @@ def _question(page, text: str):
 
 def test_a_three_question_game_in_the_browser(browser_app):
     with live_server(browser_app) as base, chromium() as browser:
-        host_ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-        host = host_ctx.new_page()
-        host.goto(f"{base}/login")
-        host.fill("input[name=username]", "quizmaster")
-        host.fill("input[name=password]", PASSWORD)
-        host.click("button:has-text('Log in')")
+        host = _host(browser, base, {"width": 1366, "height": 900})
         host.goto(f"{base}/games/new")
         host.check("input[value=three-questions]")
         host.click("button:has-text('Create game')")
@@ -165,7 +170,7 @@ def test_a_three_question_game_in_the_browser(browser_app):
         screenshot(ann, "games-player-ended-phone")
         for page in (ann, bob, cy):
             page.context.close()
-        host_ctx.close()
+        host.context.close()
 
 
 def test_a_self_paced_game_on_a_phone(browser_app):
@@ -180,12 +185,7 @@ def test_a_self_paced_game_on_a_phone(browser_app):
     ).get_json()
     pin = game["pin"]
     with live_server(browser_app) as base, chromium() as browser:
-        host_ctx = browser.new_context(viewport={"width": 1280, "height": 800})
-        host = host_ctx.new_page()
-        host.goto(f"{base}/login")
-        host.fill("input[name=username]", "quizmaster")
-        host.fill("input[name=password]", PASSWORD)
-        host.click("button:has-text('Log in')")
+        host = _host(browser, base, {"width": 1280, "height": 800})
         host.goto(f"{base}/games/{pin}/host")
         phone = _join(browser, base, pin, "Dana")
         host.wait_for_function("() => document.querySelectorAll('#lobby-players li').length === 1")
@@ -225,4 +225,4 @@ def test_a_self_paced_game_on_a_phone(browser_app):
         narrow.goto(f"{base}/games/history/{game['game_id']}")
         screenshot(narrow, "games-report-phone")
         assert "Dana" in narrow.content()
-        host_ctx.close()
+        host.context.close()
