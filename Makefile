@@ -6,7 +6,31 @@ STAMP := $(VENV)/.installed-stamp
 NPM_STAMP := node_modules/.installed-stamp
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-fast lint format migration bench
+.PHONY: install run test test-fast lint format migration bench system-run system-test
+
+# Debian packages: the sandbox needs bubblewrap; the browser tests need chromium and a font.
+# Installed with apt when we are root; otherwise the one command to run is printed and we stop.
+define need_packages
+	@missing=""; \
+	for pair in $(1); do pkg=$${pair%%:*}; path=$${pair#*:}; \
+	  [ -x "$$path" ] || [ -d "$$path" ] || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq || true; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  else \
+	    echo "missing Debian packages:$$missing"; \
+	    echo "run:  sudo apt-get install -y$$missing   then run make again"; exit 1; \
+	  fi; \
+	fi
+endef
+
+system-run:
+	$(call need_packages,bubblewrap:/usr/bin/bwrap)
+
+system-test:
+	$(call need_packages,bubblewrap:/usr/bin/bwrap chromium:/usr/bin/chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,13 +44,13 @@ $(NPM_STAMP): package.json
 
 install: $(STAMP) $(NPM_STAMP)
 
-run: install
+run: system-run install
 	$(BIN)/adventures db upgrade
 	$(BIN)/adventures seed
 	$(BIN)/adventures run
 
 # The whole suite on SQLite, then the database-facing tests again on PostgreSQL.
-test: install
+test: system-test install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -13,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import re
+import stat
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,10 +50,13 @@ def load_catalog(root: Path) -> list[ExerciseSpec]:
 
 
 def content_files(spec: ExerciseSpec, folder: Path) -> list[Path]:
-    """The files whose bytes define an exercise version: the yaml, the starter, data/."""
+    """The files whose bytes define an exercise version: the yaml, the starter (and solved
+    notebook), data/. Store datasets count by their ref digest instead (spec_hash)."""
     files = [folder / SPEC_FILE]
     if spec.notebook is not None:
         files.append(folder / spec.notebook.starter)
+        if spec.notebook.solution:
+            files.append(folder / spec.notebook.solution)
     data = folder / "data"
     if data.is_dir():
         files.extend(
@@ -60,14 +65,63 @@ def content_files(spec: ExerciseSpec, folder: Path) -> list[Path]:
     return files
 
 
-def spec_hash(spec: ExerciseSpec, folder: Path) -> str:
-    """sha256 over the exercise's content files (names and bytes); a missing file counts as absent."""
+INLINE_BYTES = 1 << 20
+"""Files up to this size are hashed byte for byte on every call (as before); bigger ones by
+their sha256, computed once per (file, inode, size, mtime) in this process. Not ctime: a data
+view hard-linking the file changes it."""
+
+_digests: dict[tuple[str, int, int, int, int], bytes] = {}
+_digests_lock = threading.Lock()
+
+
+def _file_part(path: Path) -> bytes:
+    """What a file adds to spec_hash: its bytes when small, else its cached sha256."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return b"<missing>"
+    if not stat.S_ISREG(st.st_mode):
+        return b"<missing>"
+    if st.st_size <= INLINE_BYTES:
+        return path.read_bytes()
+    key = (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _digests_lock:
+        known = _digests.get(key)
+    if known is not None:
+        return known
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    part = b"sha256:" + digest.hexdigest().encode()
+    with _digests_lock:
+        if len(_digests) > 4096:
+            _digests.clear()
+        _digests[key] = part
+    return part
+
+
+def spec_hash(spec: ExerciseSpec, folder: Path, *, datasets_root: Path | None = None) -> str:
+    """sha256 over the exercise's content files (names and bytes); a missing file counts as absent.
+
+    With datasets_root, each dataset the exercise lists adds its current ref digest, so a new
+    version of a dataset is a new exercise version; no dataset bytes are read.
+    """
     h = hashlib.sha256(b"adventures-exercise-v1\0")
     for path in content_files(spec, folder):
         h.update(path.relative_to(folder).as_posix().encode())
         h.update(b"\0")
-        h.update(path.read_bytes() if path.is_file() else b"<missing>")
+        h.update(_file_part(path))
         h.update(b"\0")
+    uses = spec.notebook.datasets if spec.notebook is not None else []
+    if uses and datasets_root is not None:
+        from graders.datasets import DatasetStore
+
+        store = DatasetStore(datasets_root)
+        h.update(b"datasets\0")
+        for use in uses:
+            ref = store.get(use.name)
+            h.update(f"{use.name}={ref.digest if ref else '<missing>'}\0".encode())
     return h.hexdigest()
 
 
@@ -184,7 +238,13 @@ def _short(value: Any) -> str:
     return describe(value, 40)
 
 
-def check_catalog(root: Path, runner: Any, *, variant_cap: int = VARIANT_CAP) -> CatalogReport:
+def check_catalog(
+    root: Path,
+    runner: Any,
+    *,
+    variant_cap: int = VARIANT_CAP,
+    datasets_root: Path | None = None,
+) -> CatalogReport:
     """Validate every spec and compute every reference value; problems are collected, not raised."""
     report = CatalogReport()
     slugs: dict[str, str] = {}
@@ -206,7 +266,7 @@ def check_catalog(root: Path, runner: Any, *, variant_cap: int = VARIANT_CAP) ->
         if spec.answer is not None:
             _check_answer(spec, check, runner, variant_cap)
         elif spec.notebook is not None:
-            _check_notebook(spec, folder, check, runner)
+            _check_notebook(spec, folder, check, runner, datasets_root)
     report.exercises.sort(key=lambda e: (e.week if e.week is not None else 99, e.position, e.slug))
     return report
 
@@ -316,7 +376,13 @@ def _hint_leak(hint: str, value: Any) -> str | None:
     return None
 
 
-def _check_notebook(spec: ExerciseSpec, folder: Path, check: ExerciseCheck, runner: Any) -> None:
+def _check_notebook(
+    spec: ExerciseSpec,
+    folder: Path,
+    check: ExerciseCheck,
+    runner: Any,
+    datasets_root: Path | None = None,
+) -> None:
     """Hand a notebook exercise to graders.notebook.check.check_exercise(spec, folder, runner).
 
     That function (owned by the notebook grader) returns a mapping or object with
@@ -324,7 +390,7 @@ def _check_notebook(spec: ExerciseSpec, folder: Path, check: ExerciseCheck, runn
     exception counts as a problem.
     """
     assert spec.notebook is not None
-    check.target = spec.notebook.reference
+    check.target = spec.notebook.reference or f"{spec.slug}/{spec.notebook.solution}"
     try:
         module = importlib.import_module(NOTEBOOK_CHECK_MODULE)
     except ModuleNotFoundError as exc:
@@ -335,7 +401,7 @@ def _check_notebook(spec: ExerciseSpec, folder: Path, check: ExerciseCheck, runn
             return
         raise
     try:
-        result = module.check_exercise(spec, folder, runner)
+        result = module.check_exercise(spec, folder, runner, datasets_root=datasets_root)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         check.problems.append(f"{check.path}: notebook check failed: {type(exc).__name__}: {exc}")
         return

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graders.codec import ModelSummary, Opaque
+from graders.codec import PROBE_META, ModelSummary, Opaque, Probe
 from graders.spec import Compare
 
 SHOW = 5
@@ -75,6 +75,8 @@ def describe(value: Any, limit: int = TEXT_LIMIT) -> str:
         return f"a Keras model with {params} parameters"
     if isinstance(value, Opaque):
         return f"a {value.type} object ({_clip(value.repr, limit)})"
+    if isinstance(value, Probe):
+        return _probe_what(value)
     if _is_array(value) and getattr(value, "ndim", 0) > 0:
         text = _clip(_plain_repr(value.tolist()), limit)
         return f"{value.dtype} array of shape {tuple(value.shape)}: {text}"
@@ -115,6 +117,8 @@ def _kind_name(value: Any) -> str:
         return "a tuple"
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, Probe):
+        return _probe_what(value)
     if isinstance(value, dict):
         return "a dict"
     if isinstance(value, (set, frozenset)):
@@ -585,6 +589,204 @@ def _model(expected: Any, got: Any, ctx: _Ctx) -> Outcome:
     return _fail("The model differs: " + "; ".join(problems) + ".")
 
 
+# --- probes (graders/probes.py) ---------------------------------------------------------
+
+_PROBE_NOUNS = {
+    "Tokenizer": "Tokenizer",
+    "TextVectorization": "TextVectorization layer",
+    "StringLookup": "StringLookup layer",
+    "IntegerLookup": "IntegerLookup layer",
+    "Dataset": "tf.data.Dataset",
+    "Model": "Keras model",
+    "History": "training History",
+    "list": "list",
+    "dict": "dict",
+    "array": "array",
+}
+
+
+def _probe_what(value: Probe) -> str:
+    if value.kind == "object":
+        return f"a {value.get('type', 'Python')} object"
+    noun = _PROBE_NOUNS.get(value.kind, value.kind)
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _probe(expected: Any, got: Any, ctx: _Ctx) -> Outcome:
+    out: list[str] = []
+    _probe_diff(expected, got, "", ctx, out)
+    if not out:
+        return _ok()
+    if isinstance(expected, Probe) and isinstance(got, Probe) and expected.kind == got.kind:
+        head = f"The {_PROBE_NOUNS.get(expected.kind, expected.kind)} differs: "
+    elif isinstance(expected, (tuple, list, dict)) and not isinstance(expected, Probe):
+        head = "The returned values differ: "
+    else:
+        head = ""
+    shown = out[:SHOW]
+    more = " (and more)" if len(out) > SHOW else ""
+    text = "; ".join(shown) + more
+    return _fail(head + (text[0].upper() + text[1:] if not head else text) + ".")
+
+
+def _probe_diff(e: Any, g: Any, path: str, ctx: _Ctx, out: list[str]) -> None:
+    """Differences between a probed reference value and a probed member value."""
+    if len(out) > SHOW:
+        return
+    where = f"{path}: " if path else ""
+    if isinstance(e, Probe):
+        if not isinstance(g, Probe):
+            out.append(f"{where}expected {_probe_what(e)}, got {_got(g)}")
+            return
+        if g.kind != e.kind:
+            out.append(f"{where}expected {_probe_what(e)}, got {_probe_what(g)}")
+            return
+        unread = _unread(e, g)
+        said: set[str] = set()
+        for key, ev in e.items():
+            if key in PROBE_META:
+                continue
+            name = f"{path}: {key}" if path else key
+            if key in unread:
+                reason, keys = unread[key]
+                if reason not in said:
+                    said.add(reason)
+                    out.append(f"{where}could not read {_and(keys)}: {reason}"[:400])
+            elif key not in g:
+                out.append(f"{name}: missing")
+            elif key == "digest":
+                if ev != g[key] and not _probe_head_reported(out, path):
+                    out.append(f"{where}the contents differ after the first items shown")
+            else:
+                _probe_value_diff(ev, g[key], name, ctx, out)
+            if len(out) > SHOW:
+                return
+        return
+    if isinstance(e, (tuple, list)) and any(_holds_probe(v) for v in e):
+        if not isinstance(g, (tuple, list)):
+            out.append(f"{where}expected {len(e)} values, got {_got(g)}")
+            return
+        if len(g) != len(e):
+            out.append(
+                f"{where}{len(g)} value{'' if len(g) == 1 else 's'} returned, expected {len(e)}"
+            )
+            return
+        for i, (ei, gi) in enumerate(zip(e, g, strict=True)):
+            _probe_diff(ei, gi, f"{path} value {i + 1}".strip(), ctx, out)
+        return
+    if isinstance(e, dict) and any(_holds_probe(v) for v in e.values()):
+        if not isinstance(g, dict) or isinstance(g, Probe):
+            out.append(f"{where}expected a dict, got {_got(g)}")
+            return
+        for key, ev in e.items():
+            name = f"{path}[{key!r}]" if path else f"[{key!r}]"
+            if key not in g:
+                out.append(f"{name}: missing")
+            else:
+                _probe_diff(ev, g[key], name, ctx, out)
+        return
+    _probe_value_diff(e, g, path, ctx, out)
+
+
+def _unread(e: Probe, g: Probe) -> dict[str, tuple[str, list[str]]]:
+    """Fields the member's probe could not read, each with its reason and the fields that
+    share it, so "the model is not built" is said once."""
+    errors = g.get("errors") if isinstance(g.get("errors"), dict) else {}
+    reasons: dict[str, str] = {}
+    for key in e:
+        if key in PROBE_META or key in g:
+            continue
+        error, lead = str(errors.get(key) or ""), f"could not read {key}: "
+        if error.startswith(lead):
+            reasons[key] = error[len(lead) :][:300]
+    grouped: dict[str, list[str]] = {}
+    for key, reason in reasons.items():
+        grouped.setdefault(reason, []).append(key)
+    return {key: (reason, grouped[reason]) for key, reason in reasons.items()}
+
+
+def _got(value: Any) -> str:
+    if value is None or isinstance(value, Probe):
+        return _kind_name(value)
+    return f"{_kind_name(value)}: {describe(value, 60)}"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _items(n: int) -> str:
+    return "1 item" if n == 1 else f"{n} items"
+
+
+def _holds_probe(value: Any) -> bool:
+    if isinstance(value, Probe):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_holds_probe(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_probe(v) for v in value.values())
+    return False
+
+
+def _probe_head_reported(out: list[str], path: str) -> bool:
+    prefix = f"{path}: head" if path else "head"
+    return any(line.startswith(prefix) for line in out)
+
+
+def _probe_value_diff(e: Any, g: Any, path: str, ctx: _Ctx, out: list[str]) -> None:
+    """One field: numbers within rtol/atol (whole numbers exactly), the first differing index
+    of a list, each key of a dict."""
+    where = path or "the value"
+    e, g = _plain(e), _plain(g)
+    if isinstance(e, list) and isinstance(g, list):
+        if len(e) != len(g):
+            out.append(
+                f"{where}: {_items(len(g))}, expected {len(e)}"
+                if ctx.reveal
+                else f"{where}: {_items(len(g))}, which is not the expected number"
+            )
+        for i, (ei, gi) in enumerate(zip(e, g, strict=False)):
+            before = len(out)
+            _probe_value_diff(ei, gi, f"{path}[{i}]", ctx, out)
+            if len(out) > before:
+                return  # the first differing index is enough
+        return
+    if isinstance(e, dict) and isinstance(g, dict):
+        for key, ev in e.items():
+            name = f"{path}.{key}" if path else str(key)
+            if key not in g:
+                out.append(f"{name}: missing")
+            else:
+                _probe_value_diff(ev, g[key], name, ctx, out)
+            if len(out) > SHOW:
+                return
+        extra = [k for k in g if k not in e]
+        if extra:
+            out.append(f"{where}: {_count(extra, 'unexpected key')}: {_list_keys(extra)}")
+        return
+    if isinstance(e, (dict, list)) or isinstance(g, (dict, list)):
+        out.append(f"{where}: expected {_kind_name(e)}, got {_got(g)}")
+        return
+    if _probe_same(e, g, ctx):
+        return
+    if ctx.reveal:
+        out.append(f"{where}: expected {describe(e, 60)}, got {describe(g, 60)}")
+    else:
+        out.append(f"{where}: got {describe(g, 60)}, which is not the expected value")
+
+
+def _probe_same(e: Any, g: Any, ctx: _Ctx) -> bool:
+    if isinstance(e, bool) or isinstance(g, bool):
+        return type(e) is type(g) and e == g
+    if isinstance(e, int) and isinstance(g, int):
+        return e == g
+    en, gn = _number(e), _number(g)
+    if en is not None and gn is not None:
+        return _close(float(en), float(gn), ctx)
+    return type(e) is type(g) and e == g
+
+
 _JUDGES: dict[str, Callable[[Any, Any, _Ctx], Outcome]] = {
     "exact": _exact,
     "int": _int,
@@ -596,4 +798,5 @@ _JUDGES: dict[str, Callable[[Any, Any, _Ctx], Outcome]] = {
     "text": _text,
     "param_count": _param_count,
     "model": _model,
+    "probe": _probe,
 }

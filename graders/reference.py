@@ -142,9 +142,12 @@ def check_key(
     setup: str | None = None,
     *,
     root: Path | None = None,
+    probe: dict[str, Any] | None = None,
 ) -> str:
     """cache_key for one `ReferenceRunner.evaluate` call (a notebook check)."""
-    payload = {"args": list(args), "kwargs": dict(kwargs or {}), "setup": setup}
+    payload: dict[str, Any] = {"args": list(args), "kwargs": dict(kwargs or {}), "setup": setup}
+    if probe is not None:  # unprobed checks keep the keys they always had
+        payload["probe"] = probe
     return cache_key(f"{module}:{function}#evaluate", payload, root=root)
 
 
@@ -204,10 +207,12 @@ class ReferenceRunner:
         setup: str | None = None,
         *,
         timeout: float | None = None,
+        probe: dict[str, Any] | None = None,
     ) -> Any:
         """Run setup in a copy of module's globals, then module.function(*args, **kwargs).
 
         Items of args/kwargs of the form {"$var": name} are replaced by setup's variables.
+        With `probe` (options, graders/probes.py) the result is read as a Probe first.
         """
         request = {
             "op": "evaluate",
@@ -217,6 +222,8 @@ class ReferenceRunner:
             "kwargs": codec.encode(dict(kwargs or {})),
             "setup": setup,
         }
+        if probe is not None:
+            request["probe"] = probe
         return self._request(request, timeout)
 
     def warm(self, modules: Sequence[str] = ("answers",), *, timeout: float | None = None) -> int:

@@ -75,6 +75,12 @@ def _substitute(value: Any, namespace: dict[str, Any]) -> Any:
             if name not in namespace:
                 raise NameError(f"setup defines no variable {name!r}")
             return namespace[name]
+        if set(value) == {"$global"}:
+            raise NameError(
+                f"{{'$global': {value['$global']!r}}} names a variable of the member's notebook, "
+                "which a reference module does not have: build it in setup and use "
+                "{'$var': name}, or take reference values from a solution notebook"
+            )
         return {k: _substitute(v, namespace) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, namespace) for v in value]
@@ -119,6 +125,8 @@ def handle(request: dict[str, Any], max_bytes: int | None) -> dict[str, Any]:
                 codec.decode(request.get("kwargs") or {}),
                 request.get("setup"),
             )
+            if request.get("probe") is not None:  # read as the harness reads the member's
+                value = codec.probe(value, request["probe"])
         else:
             raise ValueError(f"unknown op {op!r}")
         return {"ok": True, "value": codec.encode(value, max_bytes=max_bytes)}

@@ -4,7 +4,7 @@ Every value is produced by TensorFlow/Keras itself (the course's Tokenizer and
 pad_sequences, real Keras 3 models and layers), never typed by hand, so an
 exercise's expected answer is what the library says. Models are built the
 course's way with one Keras 3 change: `keras.Input(shape=...)` replaces the
-removed `input_length=` argument. Sizes are keyword arguments so that
+deprecated (accepted but ignored) `input_length=` argument. Sizes are keyword arguments so that
 per-member variants can ask for other vocabularies and widths.
 """
 

@@ -1,7 +1,7 @@
 """Reference solution of the c3w2-embedding-model notebook exercise (Course 3, week 2).
 
 The week-2 IMDB model: Embedding, Flatten, Dense(6, relu), Dense(1, sigmoid).
-Keras 3 has no `Embedding(input_length=...)`, so the input length comes from a
+`Embedding(input_length=...)` is deprecated (ignored) in Keras 3, so the input length comes from a
 `tf.keras.Input` layer; the parameter count is the course's (171,533 for
 10,000 words, 16 dimensions, length 120).
 """

@@ -55,6 +55,8 @@ BLUEPRINTS = (
     "games",
     "flashcards",
     "instructor",
+    "datasets",
+    "exercise_imports",
     "openapi",
 )
 

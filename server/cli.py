@@ -84,10 +84,11 @@ def exercises_check(as_json: bool) -> None:
     """Validate every spec, run every reference solution, print each reference value."""
     from graders.catalog import check_catalog
     from graders.reference import ReferenceRunner
+    from server.config import datasets_dir
     from server.services.exercises import EXERCISES_DIR
 
     with ReferenceRunner() as runner:
-        report = check_catalog(EXERCISES_DIR, runner)
+        report = check_catalog(EXERCISES_DIR, runner, datasets_root=datasets_dir())
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, default=str))
     else:
@@ -98,28 +99,119 @@ def exercises_check(as_json: bool) -> None:
 @exercises_group.command("import")
 @click.argument("notebook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--slug", required=True, help="The new exercise's slug (folder name).")
-@click.option("--force", is_flag=True, help="Overwrite an existing folder's starter and spec.")
-def exercises_import(notebook: Path, slug: str, force: bool) -> None:
-    """Turn a course-style notebook into exercises/SLUG/starter.ipynb and a spec skeleton."""
-    import nbformat
-    import yaml
+@click.option(
+    "--solution",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The solved notebook (markers not needed): NOTEBOOK is then the blank as distributed.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing folder's notebooks and spec.")
+@click.option(
+    "--ignore-dataset",
+    "ignored",
+    multiple=True,
+    help="A guessed dataset name the notebook does not really need (repeat).",
+)
+@click.option("--time-limit", type=click.IntRange(5, 1800), default=180, show_default=True)
+@click.option("--cell-timeout", type=click.IntRange(1, 1800), default=60, show_default=True)
+@with_appcontext
+def exercises_import(
+    notebook: Path,
+    slug: str,
+    solution: Path | None,
+    force: bool,
+    ignored: tuple[str, ...],
+    time_limit: int,
+    cell_timeout: int,
+) -> None:
+    """Import a course assignment: a blank (with --solution) or a solved notebook alone.
 
-    from graders.notebook.importer import import_notebook
+    Writes exercises/SLUG/starter.ipynb, solution.ipynb and exercise.yaml, whose checks are
+    the solution's own calls of the graded functions, recorded by running it once in the
+    sandbox. The datasets it reads must be in the store first (`adventures data add`).
+    """
+    import re
+
+    from graders.notebook import NotebookError
+    from graders.notebook.importer import import_exercise, match_store, write_exercise
+    from graders.notebook.record import record_checks
+    from graders.spec import ExerciseSpec
+    from server.services import datasets
     from server.services.exercises import EXERCISES_DIR
 
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,63}", slug):
+        raise click.ClickException(f"slug {slug!r}: use 2-64 lowercase letters, digits and '-'.")
     folder = EXERCISES_DIR / slug
     if folder.exists() and not force:
         raise click.ClickException(f"{folder} exists; pass --force to overwrite.")
     try:
-        starter, spec = import_notebook(notebook.read_bytes(), slug)
-    except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
+        imported = import_exercise(
+            slug,
+            notebook.read_bytes(),
+            solution.read_bytes() if solution is not None else None,
+            time_limit=time_limit,
+            cell_timeout=cell_timeout,
+        )
+    except NotebookError as exc:
+        click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
-    folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(starter, str(folder / "starter.ipynb"))
-    (folder / "exercise.yaml").write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
+    for note in imported.notes:
+        click.echo(f"  {note}")
+    imported.datasets = [d for d in imported.datasets if d.name not in ignored]
+    store = datasets.store()
+    for note in match_store(imported.datasets, store.all()):
+        click.echo(f"  {note}")
+    imported.spec["notebook"]["datasets"] = [d.to_spec() for d in imported.datasets]
+    missing = [d for d in imported.datasets if store.get(d.name) is None]
+    for d in imported.datasets:
+        click.echo(
+            f"dataset {d.name}: {'MISSING from the store' if d in missing else 'in the store'}"
+        )
+    if missing:
+        click.echo(
+            "error: the solution reads datasets the store does not hold. Add them, then import "
+            "again:\n"
+            + "".join(f"  {d.add_command()}\n" for d in missing)
+            + "(a name that is not a dataset this notebook needs: --ignore-dataset NAME)",
+            err=True,
+        )
+        sys.exit(1)
     click.echo(
-        f"wrote {folder / 'starter.ipynb'} and {folder / 'exercise.yaml'}; fill in the checks"
+        "running the solution once in the sandbox to record "
+        + ("the values its cells print ..." if imported.printed else "its calls ...")
+    )
+    recording = record_checks(imported, folder, datasets_root=datasets.store_root())
+    for line in recording.failures:
+        click.echo(f"  solution: {line}")
+    for note in recording.notes:
+        click.echo(f"  {note}")
+    if recording.problem or not recording.checks:
+        why = recording.problem or (
+            "no value the solution prints could be read"
+            if imported.printed
+            else "the solution's cells never called a graded function"
+        )
+        click.echo(f"error: no checks recorded: {why}; nothing written.", err=True)
+        sys.exit(1)
+    spec = imported.spec
+    spec["notebook"]["checks"] = recording.checks
+    spec["points"] = float(sum(c["points"] for c in recording.checks))
+    try:
+        ExerciseSpec.model_validate(spec)
+    except ValueError as exc:  # pydantic's ValidationError
+        click.echo(f"error: the spec would not be valid, nothing written: {exc}", err=True)
+        sys.exit(1)
+    for path in write_exercise(folder, imported, spec):
+        click.echo(f"wrote {path}")
+    for check in recording.checks:
+        click.echo(f"  check [{check['compare']}] {check['name']}")
+    click.echo(
+        f"recorded {len(recording.checks)} check(s) in {recording.seconds:.1f} s; next: "
+        + (
+            "run `adventures exercises check`."
+            if imported.printed  # expression checks have no inputs to vary
+            else "add hidden checks (see the comment at the end of exercise.yaml), then run "
+            "`adventures exercises check`."
+        )
     )
 
 
@@ -132,6 +224,7 @@ def grade_command(notebook: Path, slug: str, as_json: bool) -> None:
     from graders.notebook import NotebookError, grade_notebook
     from graders.reference import ReferenceRunner
     from graders.spec import SpecError, load_spec
+    from server.config import datasets_dir
     from server.services.exercises import EXERCISES_DIR
 
     folder = EXERCISES_DIR / slug
@@ -150,7 +243,7 @@ def grade_command(notebook: Path, slug: str, as_json: bool) -> None:
         sys.exit(2)
     with ReferenceRunner() as runner:
         try:
-            result = grade_notebook(spec, folder, data, runner=runner)
+            result = grade_notebook(spec, folder, data, runner=runner, datasets_root=datasets_dir())
         except NotebookError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
@@ -166,6 +259,118 @@ def grade_command(notebook: Path, slug: str, as_json: bool) -> None:
                 click.echo("          " + test["output"].replace("\n", "\n          "))
         click.echo(f"score: {doc['score']:g}/{doc['max_score']:g}")
     sys.exit(0 if doc["score"] >= doc["max_score"] - 1e-9 else 1)
+
+
+# ---- datasets ------------------------------------------------------------
+
+
+@main.group("data")
+def data_group() -> None:
+    """The dataset store: files and folders notebooks read or download (offline)."""
+
+
+def _data_store():
+    from server.services import datasets
+
+    return datasets.store()
+
+
+@data_group.command("add")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--name", help="Dataset name (default: the file or folder name).")
+@click.option("--url", "urls", multiple=True, help="A URL notebooks download it from (repeat).")
+@click.option(
+    "--tfds/--no-tfds",
+    default=None,
+    help="It is a TFDS data_dir or builder folder (default: detected from dataset_info.json).",
+)
+@click.option("--unpack", is_flag=True, help="Add a .zip/.tar(.gz) archive's files as a folder.")
+@with_appcontext
+def data_add(path: Path, name: str | None, urls: tuple[str, ...], tfds, unpack: bool) -> None:
+    """Add PATH (a file or a folder) to the store; the same bytes again make no new version."""
+    from graders.datasets import DatasetError
+    from server.services import datasets
+
+    try:
+        result = _data_store().add(path, name=name, urls=urls, tfds=tfds, unpack=unpack)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {exc.filename or path}: {exc.strerror}") from exc
+    click.echo(result.message)
+    ref = result.ref
+    if ref.tfds:
+        click.echo(f"TFDS data_dir: ./data/{ref.name}/{ref.tfds_dir}".rstrip("/"))
+    users = datasets.used_by().get(ref.name, [])
+    click.echo(f"used by: {', '.join(users)}" if users else "used by: no exercise lists it yet")
+    if users and result.created and ref.version > 1:
+        click.echo("run `adventures seed` to record their new exercise version")
+
+
+@data_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def data_list(as_json: bool) -> None:
+    """Every dataset (current version), and the ones exercises list but the store lacks."""
+    from graders.datasets import human_size
+    from server.services import datasets
+
+    rows = datasets.listing()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no datasets in {datasets.store_root()}")
+    for row in rows:
+        users = ", ".join(row["used_by"]) or "-"
+        if row["missing"]:
+            click.echo(f"MISSING {row['name']}  used by {users}")
+            continue
+        tfds = " tfds" if row["tfds"] else ""
+        click.echo(
+            f"{row['name']}  v{row['version']}  {row['kind']}{tfds}  {row['file_count']} file(s)  "
+            f"{human_size(row['size'])}  used by {users}"
+        )
+        for url in row["urls"]:
+            click.echo(f"    {url}")
+
+
+@data_group.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@with_appcontext
+def data_show(name: str, as_json: bool) -> None:
+    """One dataset: its files, URLs and every version."""
+    from graders.datasets import human_size
+    from server.services import datasets
+
+    store = _data_store()
+    ref = store.get(name)
+    if ref is None:
+        raise click.ClickException(
+            f"no dataset '{name}' in {store.root}; add it with: adventures data add PATH --name {name}"
+        )
+    versions = store.versions(name)
+    if as_json:
+        doc = ref.to_json()
+        doc["versions"] = [v.summary() for v in versions]
+        doc["used_by"] = datasets.used_by().get(name, [])
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"{ref.name} version {ref.version} ({ref.kind}, {human_size(ref.size)})")
+    click.echo(f"digest: {ref.digest}")
+    click.echo(f"added: {ref.added_at}")
+    if ref.tfds:
+        click.echo(f"TFDS data_dir: ./data/{ref.name}/{ref.tfds_dir}".rstrip("/"))
+    for url in ref.urls:
+        click.echo(f"url: {url}")
+    click.echo(f"used by: {', '.join(datasets.used_by().get(name, [])) or '-'}")
+    for rel, entry in list(ref.files.items())[:50]:
+        click.echo(f"  {entry.sha256[:12]}  {human_size(entry.size):>9}  {rel}")
+    if len(ref.files) > 50:
+        click.echo(f"  ... and {len(ref.files) - 50} more files")
+    for v in versions:
+        click.echo(f"version {v.version}: {v.added_at}  {human_size(v.size)}  {v.digest[:12]}")
 
 
 # ---- serving -------------------------------------------------------------

@@ -16,6 +16,14 @@ def instance_dir() -> Path:
     return path
 
 
+def datasets_dir() -> Path:
+    """The dataset store (graders/datasets.py): ADVENTURES_DATASETS, else <instance>/datasets.
+
+    Every web process and worker must see the same folder (see README, "Datasets")."""
+    configured = os.environ.get("ADVENTURES_DATASETS", "").strip()
+    return Path(configured) if configured else instance_dir() / "datasets"
+
+
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url:
@@ -57,6 +65,9 @@ class Config:
         self.MAX_CONTENT_LENGTH = 4 * 1024 * 1024
         self.MAX_ANSWER_BYTES = 64 * 1024
         self.MAX_NOTEBOOK_BYTES = 2 * 1024 * 1024
+        self.DATASETS_DIR = str(datasets_dir())
+        # Dataset uploads stream to disk (their route lifts MAX_CONTENT_LENGTH for itself).
+        self.MAX_DATASET_BYTES = int(os.environ.get("MAX_DATASET_BYTES", 2 * 1024**3))
         self.WTF_CSRF_TIME_LIMIT = None
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.GPU_FALLBACK_TO_CPU = os.environ.get("GPU_FALLBACK_TO_CPU", "1") != "0"

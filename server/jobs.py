@@ -60,6 +60,24 @@ def warm_reference(key: str, target: str, kwargs: dict) -> None:
         reference_values.compute(key, target, kwargs)
 
 
+@huey.task()
+def run_exercise_import(import_id: int) -> None:
+    """An instructor's notebook import: run the solution in the sandbox, write, seed."""
+    from server.services import exercise_imports
+
+    with _context():
+        exercise_imports.run_job(import_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def requeue_stale_imports() -> None:
+    """An import whose worker died is queued again once, then reported as failed."""
+    from server.services import exercise_imports
+
+    with _context():
+        exercise_imports.requeue_stale()
+
+
 @huey.periodic_task(crontab(minute="*"))
 def requeue_stale() -> None:
     """Jobs whose worker died (SIGKILL, machine lost) are queued again; results record once."""

@@ -46,11 +46,12 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     threading.Thread(target=_warm_reference, daemon=True, name="warm-reference").start()
     if not gpu:
         from graders.notebook import warm_up
+        from server.config import datasets_dir
         from server.services.exercises import EXERCISES_DIR
 
         # Start the sandbox and a spare kernel now, so the first member does not wait for it.
         try:
-            warm_up(EXERCISES_DIR)
+            warm_up(EXERCISES_DIR, datasets_root=datasets_dir())
         except Exception:  # a sandbox problem is reported per submission; answers still grade
             logging.getLogger("adventures.worker").exception("sandbox warm-up failed")
     if gpu:

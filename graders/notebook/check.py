@@ -34,25 +34,30 @@ class NotebookCheck:
 
 
 def reference_module_path(spec: ExerciseSpec, root: Path) -> Path:
-    assert spec.notebook is not None
+    assert spec.notebook is not None and spec.notebook.reference is not None
     name = spec.notebook.reference.removeprefix("reference.")
     return root / "reference" / (name.replace(".", "/") + ".py")
 
 
-def reference_notebook(spec: ExerciseSpec, root: Path) -> bytes:
-    """The reference module's source as a notebook a member could have uploaded."""
+def reference_notebook(spec: ExerciseSpec, root: Path, folder: Path | None = None) -> bytes:
+    """The reference as a notebook a member could have uploaded: the solution notebook itself,
+    or the reference module's source in one cell."""
+    assert spec.notebook is not None
+    if spec.notebook.solution is not None:
+        return ((folder or root / "exercises" / spec.slug) / spec.notebook.solution).read_bytes()
     source = reference_module_path(spec, root).read_text(encoding="utf-8")
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
     return nbformat.writes(nb).encode("utf-8")
 
 
 def starter_problems(spec: ExerciseSpec, starter: bytes) -> list[str]:
-    """Course-style markers for every checked function."""
+    """Course-style markers for every checked function (an expression check needs none: it
+    reads what the member's own cells computed)."""
     assert spec.notebook is not None
     nb = nbformat.reads(starter.decode("utf-8"), as_version=4)
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
     problems = []
-    for function in sorted({c.function for c in spec.notebook.checks}):
+    for function in sorted({c.function for c in spec.notebook.checks if c.function}):
         header = re.compile(rf"\A\s*# GRADED FUNCTION: {re.escape(function)}\s*$", re.MULTILINE)
         cells = [s for s in sources if header.match(s)]
         if not cells:
@@ -63,7 +68,12 @@ def starter_problems(spec: ExerciseSpec, starter: bytes) -> list[str]:
 
 
 def check_exercise(
-    spec: ExerciseSpec, folder: Path, runner: Any, *, pool: Any = None
+    spec: ExerciseSpec,
+    folder: Path,
+    runner: Any,
+    *,
+    pool: Any = None,
+    datasets_root: Path | None = None,
 ) -> NotebookCheck:
     """Grade the reference (must be full marks) and the starter (must be zero, with feedback)."""
     report = NotebookCheck()
@@ -71,7 +81,9 @@ def check_exercise(
         report.problems.append(f"{spec.slug}: not a notebook exercise")
         return report
     where = f"{folder / 'exercise.yaml'}: notebook"
-    values, errors = expected_values(spec, runner)
+    values, errors = expected_values(
+        spec, runner, folder=folder, pool=pool, datasets_root=datasets_root
+    )
     report.values = values
     for name, message in errors.items():
         report.problems.append(f"{where}.checks[{name!r}]: the reference failed: {message}")
@@ -79,9 +91,9 @@ def check_exercise(
         return report
     root = Path(getattr(runner, "root", None) or folder.parent.parent)
     try:
-        reference = reference_notebook(spec, root)
+        reference = reference_notebook(spec, root, folder)
     except OSError as exc:
-        report.problems.append(f"{where}.reference: cannot read the reference module: {exc}")
+        report.problems.append(f"{where}.reference: cannot read the reference: {exc}")
         return report
     starter_path = folder / spec.notebook.starter
     try:
@@ -98,7 +110,13 @@ def check_exercise(
     for label, data in (("reference", reference), ("starter", starter)):
         try:
             result = grade_notebook(
-                spec, folder, data, runner=runner, reference_values=values, pool=pool
+                spec,
+                folder,
+                data,
+                runner=runner,
+                reference_values=values,
+                pool=pool,
+                datasets_root=datasets_root,
             )
         except NotebookError as exc:
             report.problems.append(f"{where}.{label}: rejected as an upload: {exc.message}")

@@ -30,6 +30,7 @@ from typing import Any
 
 from graders import codec
 from graders.notebook.zygote import HARNESS_NAME
+from graders.probes import probe_of
 from graders.spec import CheckSpec
 
 
@@ -38,17 +39,30 @@ def new_nonce() -> str:
 
 
 def harness_source(nonce: str, checks: list[CheckSpec]) -> str:
-    """Source of the cell that calls every checked function (args travel codec-encoded)."""
-    calls = [
-        {
-            "name": check.name,
-            "function": check.function,
-            "args": codec.encode(list(check.args)),
-            "kwargs": codec.encode(dict(check.kwargs)),
-            "setup": check.setup,
-        }
-        for check in checks
-    ]
+    """Source of the cell that calls every checked function (args travel codec-encoded).
+
+    An expression check carries its expression instead of a function and arguments: the
+    harness evaluates it in the member's namespace. A check compared as "probe" (or given
+    probe options) also carries its checked options: the harness then turns the value into
+    a Probe inside the sandbox.
+    """
+    calls = []
+    for check in checks:
+        call: dict[str, Any]
+        if check.expression is not None:
+            call = {"name": check.name, "expression": check.expression}
+        else:
+            call = {
+                "name": check.name,
+                "function": check.function,
+                "args": codec.encode(list(check.args)),
+                "kwargs": codec.encode(dict(check.kwargs)),
+                "setup": check.setup,
+            }
+        options = probe_of(check)
+        if options is not None:
+            call["probe"] = options
+        calls.append(call)
     payload = json.dumps(calls, allow_nan=False, separators=(",", ":"))
     return f"{HARNESS_NAME}({nonce!r}, {payload!r});"
 
@@ -59,7 +73,7 @@ class CheckOutcome:
 
     ok: bool
     value: Any = None
-    stage: str = ""  # setup, lookup, call, encode
+    stage: str = ""  # setup, lookup, call (an expression: its evaluation), encode
     error_type: str = ""
     message: str = ""
     traceback: str = ""
@@ -113,3 +127,35 @@ def _outcome(record: dict[str, Any], max_value_bytes: int) -> CheckOutcome:
         traceback=str(error.get("traceback", ""))[-6000:],
         seconds=seconds,
     )
+
+
+NOTES_CHECK = "__notes__"
+"""The result line the harness writes after the checks: the kernel shim's notes."""
+MAX_KERNEL_NOTES = 20
+KERNEL_NOTE_CHARS = 300
+
+
+def parse_kernel_notes(raw: bytes, nonce: str) -> list[str]:
+    """The kernel's notes (course-era code used, downloads answered, training capped).
+
+    From the first {"check": "__notes__"} line carrying the nonce; at most 20 notes
+    of 300 characters. Notes are feedback only: they never change a score.
+    """
+    for line in raw.split(b"\n"):
+        line = line.strip()
+        if not line or nonce.encode() not in line:
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if not isinstance(record, dict) or record.get("nonce") != nonce:
+            continue
+        if record.get("check") != NOTES_CHECK:
+            continue
+        found = record.get("notes")
+        if not isinstance(found, list):
+            return []
+        notes = [note[:KERNEL_NOTE_CHARS] for note in found if isinstance(note, str) and note]
+        return notes[:MAX_KERNEL_NOTES]
+    return []

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 NETWORK_HINT = (
-    "The grader has no network, so nothing can be downloaded (`!wget`, `tfds.load`, "
-    "`tf.keras.utils.get_file`, URLs). The exercise's data files are already in ./data "
-    "(read-only): open them from there, e.g. `open('./data/<file>')`."
+    "The grader has no network. Downloads (`!wget`, `!curl`, `urlretrieve`, "
+    "`tf.keras.utils.get_file`, `gdown`, `tfds.load`) are answered from the course data the "
+    "instructor added, and the exercise's own files are in ./data (read-only). A download "
+    "that is not there fails with a message naming its URL: ask the instructor to add it "
+    "(`adventures data add FILE --url URL`)."
 )
 
 
@@ -43,8 +45,9 @@ def _missing_module(match: re.Match[str]) -> str:
         )
     return (
         f"`{name}` is not installed in the grader and cannot be (no network). The grader has "
-        "TensorFlow, Keras, NumPy and the standard library; remove the import if the graded "
-        "functions do not need it."
+        "what the course imports (TensorFlow, Keras, NumPy, pandas, matplotlib, SciPy, "
+        "tensorflow-datasets, keras-nlp, gdown) and the standard library; remove the import "
+        "if the graded functions do not need it."
     )
 
 
@@ -61,8 +64,9 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         r"input_length",
-        "Keras 3 removed `Embedding(input_length=...)`: drop that argument and give the model "
-        "its input shape with `tf.keras.Input(shape=(max_length,))` as the first layer.",
+        "`Embedding(input_length=...)` is deprecated in Keras 3: it is accepted but ignored, "
+        "which leaves a Sequential unbuilt (no parameter count) until it is called. Give the "
+        "model its input shape with `tf.keras.Input(shape=(max_length,))` as the first layer.",
     ),
     _rule(
         r"\b(fit|evaluate|predict)_generator\b",
@@ -97,8 +101,9 @@ RULES: tuple[Rule, ...] = (
     _rule(r"ModuleNotFoundError: No module named '([\w.]+)'", _missing_module),
     _rule(
         r"FileNotFoundError|No such file or directory",
-        "A file is missing. The exercise's data files are in ./data (read-only); paths from "
-        "Colab (/content/...) or /tmp downloads do not exist here.",
+        "A file is missing. The exercise's data files are in ./data (read-only), and a file "
+        "the notebook downloads first (`!wget ... -O /tmp/x`) is answered from the course data "
+        "the instructor added; Colab paths (/content/..., Google Drive) do not exist here.",
     ),
     _rule(
         r"MemoryError|ResourceExhaustedError|OOM when allocating|Cannot allocate memory|"
@@ -125,9 +130,27 @@ RULES: tuple[Rule, ...] = (
 
 
 def hint_for(
-    error_type: str, message: str, traceback: str = "", *, function: str = ""
+    error_type: str,
+    message: str,
+    traceback: str = "",
+    *,
+    function: str = "",
+    expression: str = "",
 ) -> str | None:
-    """The hint for one error, or None when no rule knows it."""
+    """The hint for one error, or None when no rule knows it.
+
+    `expression` is an expression check's: a name it reads that the notebook does not define
+    gets a hint about the cell that should assign it, not about graded functions.
+    """
+    missing = _MISSING_NAME.search(message) if error_type == "NameError" else None
+    if expression and missing:
+        name = missing.group(1)
+        return (
+            f"`{name}` is not defined when the checks run. The check evaluates `{expression}` "
+            f"after all your cells ran, so the cell that assigns `{name}` must run without "
+            "errors: a cell with a syntax error (such as `x = # YOUR CODE HERE` left unfilled) "
+            "runs none of its lines."
+        )
     if error_type == "NameError" and function and f"'{function}'" in message:
         return (
             f"`{function}` is not defined when the checks run: keep the cell that starts with "
@@ -145,6 +168,9 @@ def hint_for(
             "cell that defines it comes first and runs without errors."
         )
     return None
+
+
+_MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
 
 def hints_for(errors: Iterable[tuple[str, str, str]]) -> list[str]:

@@ -47,7 +47,9 @@ def kernel_env(python: str, gpu: bool) -> dict[str, str]:
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
         "TF_CPP_MIN_LOG_LEVEL": "3",  # C++ log noise; Python errors still surface
-        "MPLBACKEND": "Agg",
+        # Figures become image/png outputs (the zygote imported matplotlib before this
+        # was set, so the kernel shim selects the same backend; this is for the rest).
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "JUPYTER_PLATFORM_DIRS": "1",
         "IPYTHONDIR": f"{_zygote.HOME}/.ipython",
         "KERAS_HOME": f"{_zygote.HOME}/.keras",

@@ -31,6 +31,7 @@ class Limits:
     output_bytes: int = 256 * 1024  # text kept from all cell outputs; the rest is cut
     value_bytes: int = 8 * 1024**2  # largest encoded value one check may return
     result_bytes: int = 64 * 1024**2  # the most the host reads of the result file
+    epochs_cap: int | None = None  # training: {cap: N} in the spec; the kernel shim caps fit()
 
     def with_spec_times(self, time_limit: float, cell_timeout: float, checks: int = 1) -> Limits:
         """Fill the time limits left as None from the exercise spec."""
@@ -66,10 +67,13 @@ class Limits:
 
     def run_limits(self) -> dict[str, int]:
         """Applied (only ever lowered, with prlimit) when a waiting kernel gets its run."""
-        return {
+        limits = {
             "memory_bytes": self.memory_bytes,
             "cpu_seconds": self.cpu_seconds(),
             "nproc": self.nproc,
             "fsize_bytes": self.fsize_bytes,
             "nofile": self.nofile,
         }
+        if self.epochs_cap is not None:
+            limits["epochs_cap"] = self.epochs_cap
+        return limits

@@ -16,7 +16,9 @@ Design (the why of each piece):
   private mount namespace (`unshare --mount`), which the host never sees.
 * **Zygote.** Inside, graders/notebook/zygote.py imports TensorFlow and
   ipykernel once and forks a single-use kernel per run (new namespaces, fresh
-  tmpfs, rlimits, no capabilities; see that module). The zygote keeps
+  tmpfs, rlimits, no capabilities; see that module). Each kernel then runs
+  graders/notebook/kernel_shim.py (offline downloads, course-era
+  compatibility, inline figures) before any member code. The zygote keeps
   CAP_SYS_ADMIN of the sandbox's user namespace only, which it needs to make
   those namespaces; member code never runs in it and cannot see it.
 * **Talking to the kernel.** nbclient speaks ZMQ. `--unshare-net` leaves the
@@ -69,6 +71,7 @@ UID_BASE_ENV = "ADVENTURES_SANDBOX_UID_BASE"
 STATE_DIR_ENV = "ADVENTURES_SANDBOX_DIR"
 DEFAULT_UID_BASE = 61000
 _CODEC_SOURCE = Path(__file__).resolve().parent.parent / "codec.py"
+_SHIM_SOURCE = Path(__file__).resolve().parent / "kernel_shim.py"
 
 
 class SandboxError(RuntimeError):
@@ -234,6 +237,7 @@ class Zygote:
         for name, source in (
             ("zygote.py", Path(_zygote.__file__).read_bytes()),
             ("codec.py", _CODEC_SOURCE.read_bytes()),
+            ("kernel_shim.py", _SHIM_SOURCE.read_bytes()),
         ):
             fd = _memfd(name, source)
             fds.append(fd)

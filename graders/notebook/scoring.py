@@ -45,6 +45,9 @@ def _placeholder(value: Any) -> bool:
 
 
 def _call_text(check: CheckSpec) -> str:
+    if check.expression is not None:
+        return f"`{check.expression}`"
+
     def show(value: Any) -> str:
         if isinstance(value, dict) and set(value) == {"$var"}:
             return str(value["$var"])
@@ -63,13 +66,18 @@ def score_check(
     not_run_reason: str,
 ) -> TestResult:
     visible = check.visibility == "visible"
-    head = f"Called {_call_text(check)}." if visible else "Hidden check: its input is not shown."
+    if not visible:
+        head = "Hidden check: its input is not shown."
+    elif check.expression is not None:
+        head = f"Evaluated `{check.expression}` in your notebook after all its cells ran."
+    else:
+        head = f"Called {_call_text(check)}."
 
     def result(status: str, lines: list[str | None]) -> TestResult:
         text = "\n".join([head, *(line for line in lines if line)])
         score = max_score if status == "passed" else 0.0
         return TestResult(
-            check.name, score, max_score, status, text, check.visibility, check.function
+            check.name, score, max_score, status, text, check.visibility, check.function or ""
         )  # type: ignore[arg-type]
 
     if outcome is None:
@@ -77,7 +85,11 @@ def score_check(
         return result("error", [f"Not checked: {not_run_reason}.", hint and f"Hint: {hint}"])
     if not outcome.ok:
         hint = hint_for(
-            outcome.error_type, outcome.message, outcome.traceback, function=check.function
+            outcome.error_type,
+            outcome.message,
+            outcome.traceback,
+            function=check.function or "",
+            expression=check.expression or "",
         )
         if outcome.stage == "lookup":
             return result("error", [f"{outcome.error_type}: {outcome.message}", f"Hint: {hint}"])
@@ -95,7 +107,8 @@ def score_check(
                 [f"The returned value cannot be compared: {outcome.message[:300]}"],
             )
         lines: list[str | None] = [
-            f"{check.function} raised {outcome.error_type}: {outcome.message[:500]}"
+            f"{_call_text(check) if check.expression else check.function} raised "
+            f"{outcome.error_type}: {outcome.message[:500]}"
         ]
         if hint:
             lines.append(f"Hint: {hint}")
@@ -143,7 +156,7 @@ def score_checks(
                     "error",
                     "The grader could not compute the expected value (our problem, not yours).",
                     check.visibility,
-                    check.function,
+                    check.function or "",
                 )
             )
             continue

@@ -17,11 +17,17 @@ per submission. A kernel's life:
    drops every capability (bounding set too, no_new_privs) while it is still
    single-threaded, seeds random/numpy/TensorFlow, captures what the harness
    needs (os.write, json, the codec with a snapshot of the builtins) and starts
-   ipykernel on ZMQ ipc sockets in /run/kernel. We then remount /run/kernel
+   ipykernel on ZMQ ipc sockets in /run/kernel; the kernel shim
+   (kernel_shim.py: offline downloads, course-era compatibility, inline
+   figures, notes for the harness) is installed then, with no more power than
+   member code has. We then remount /run/kernel
    read-only inside its mount namespace ("seal"), so member code can neither
    plant files nor swap sockets in the folder the host reads.
 2. **assign** (a submission arrives): we bind that exercise's data read-only at
-   ./data, hide every other exercise's data, and lower its rlimits to the run's
+   ./data, hide every other exercise's data, link the paths its download
+   manifest lists (/tmp/x -> ./data/x, plain symlinks on the kernel's own
+   tmpfs), write the shim's settings (the training cap) into the run folder,
+   which the kernel sees read-only, and lower its rlimits to the run's
    (prlimit; CPU seconds depend on the exercise's time limit). Milliseconds.
 3. member cells, then the harness cell, arrive over ZMQ from the host.
 4. **kill**: SIGKILL to PID 1 ends every process member code started.
@@ -43,6 +49,7 @@ stdin, events on stdout:
 
 import ctypes
 import gc
+import importlib
 import json
 import os
 import select
@@ -52,6 +59,8 @@ import time
 
 ZYGOTE_DIR = "/opt/adventures"
 CODEC_PATH = ZYGOTE_DIR + "/codec.py"
+SHIM_PATH = ZYGOTE_DIR + "/kernel_shim.py"  # graders/notebook/kernel_shim.py, copied like codec.py
+SHIM_MODULE = "_adventures_kernel_shim"  # its name in each kernel's sys.modules
 RUNS_DIR = "/run/adventures"  # the host's slot folder, read-write
 KERNEL_DIR = "/run/kernel"  # where a kernel sees its own run folder
 RESULT_DIR = "/run/result"  # the same folder again, unmounted once the result file is open
@@ -60,6 +69,8 @@ HOME = "/home/student"
 WORK = HOME + "/work"
 CONNECTION_FILE = "kernel.json"
 RESULT_FILE = "result.jsonl"
+SETTINGS_FILE = "settings.json"  # in the run folder: what the shim learns at assign (epochs_cap)
+DOWNLOADS_MANIFEST = ".adventures-downloads.json"  # in an exercise's data (graders.datasets)
 HARNESS_NAME = "__adventures_harness__"
 SPAWN_TIMEOUT = 60.0
 
@@ -270,14 +281,41 @@ def _load_codec():
     return namespace
 
 
-def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
+def _load_shim(shell, limits):
+    """The kernel shim (kernel_shim.py) as module SHIM_MODULE, installed in this kernel.
+
+    Runs after the capability drop, so it has no power member code lacks. Like the
+    codec it gets a snapshot of the builtins: the notes it hands the harness do not
+    depend on what member code later does to `builtins`.
+    """
+    import builtins
+    import types
+
+    module = types.ModuleType(SHIM_MODULE)
+    module.__file__ = SHIM_PATH
+    module.__dict__["__builtins__"] = dict(vars(builtins))
+    with open(SHIM_PATH, encoding="utf-8") as handle:
+        source = handle.read()
+    sys.modules[SHIM_MODULE] = module
+    exec(compile(source, SHIM_PATH, "exec"), module.__dict__)  # noqa: S102 - our own file
+    module.SETTINGS_PATH = f"{KERNEL_DIR}/{SETTINGS_FILE}"
+    module.install(shell, {"epochs_cap": limits.get("epochs_cap")})
+    return module
+
+
+def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
     """The function the grader's last cell calls; everything it uses is captured now.
 
     Member code runs after this and may patch os, json, numpy or builtins; the
     harness keeps the originals. It appends one JSON line per check to the
     result file (result_fd), each carrying the nonce that exists only in the
     harness cell the host sends after every member cell has run; the host
-    ignores every line without it.
+    ignores every line without it. A check with probe options gets its value
+    read by the codec's probe (graders/probes.py) before it is encoded. An expression
+    check (no function) is evaluated in the member's namespace instead of a call. After
+    the checks, one "__notes__" line carries the kernel shim's notes: `notes`
+    (a zero-argument callable returning a list of str), else a builtin
+    `__adventures_notes__` present now; none, no line.
     """
     import builtins
     import random
@@ -286,15 +324,24 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
     import numpy
 
     encode, decode = codec_ns["encode"], codec_ns["decode"]
+    probe = codec_ns.get("probe")
     dumps, loads = json.dumps, json.loads
     os_write = os.write
     perf = time.perf_counter
     fmt_exception = traceback.format_exception
     py_exec, py_compile, py_isinstance, py_set, py_len = exec, compile, isinstance, set, len
+    py_eval, name_error = eval, NameError
     py_dict, py_list, py_tuple, py_str, py_type = dict, list, tuple, str, type
     base_exception, interrupt = BaseException, KeyboardInterrupt
     seed_random, seed_numpy = random.seed, numpy.random.seed
     builtins_snapshot = dict(vars(builtins))  # before member code can patch them
+    notes_check = "__notes__"  # the result line graders.notebook.harness reads the notes from
+    notes_provider = notes if notes is not None else builtins_snapshot.get("__adventures_notes__")
+    if not callable(notes_provider):
+        notes_provider = None
+
+    class MissingGlobal(NameError):
+        """A {'$global': name} the member's notebook does not define (reported as 'lookup')."""
 
     def reseed():
         seed_random(seed)
@@ -310,6 +357,15 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
                 if name not in namespace:
                     raise NameError(f"setup defines no variable {name!r}")
                 return namespace[name]
+            if py_set(value) == {"$global"}:
+                name = value["$global"]
+                user_ns = shell.user_ns
+                if not py_isinstance(name, py_str) or name not in user_ns:
+                    raise MissingGlobal(
+                        f"name {name!r} is not defined: the check reads it from your "
+                        "notebook after all your cells ran, so a cell must still define it"
+                    )
+                return user_ns[name]
             return {k: substitute(v, namespace) for k, v in value.items()}
         if py_isinstance(value, py_list):
             return [substitute(v, namespace) for v in value]
@@ -343,8 +399,16 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
             kwargs = substitute(py_dict(decode(call.get("kwargs") or {})), namespace)
         except interrupt:
             raise
+        except MissingGlobal as exc:
+            return {
+                "ok": False,
+                "stage": "lookup",
+                "error": {"type": "NameError", "message": py_str(exc), "traceback": ""},
+            }
         except base_exception as exc:
             return {"ok": False, "stage": "setup", "error": describe_error(exc, 1)}
+        if "expression" in call:
+            return evaluated(call, started)
         function = shell.user_ns.get(call["function"])
         if function is None:
             return {
@@ -362,18 +426,68 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
             raise
         except base_exception as exc:
             return {"ok": False, "stage": "call", "error": describe_error(exc, 1)}
-        seconds = perf() - started
+        return encoded(call, value, perf() - started)
+
+    def encoded(call, value, seconds):
         try:
+            if "probe" in call:
+                value = probe(value, call["probe"])
             encoded = encode(value, max_bytes=max_value_bytes)
+        except interrupt:
+            raise
         except base_exception as exc:
             return {"ok": False, "stage": "encode", "error": describe_error(exc, 99)}
         return {"ok": True, "value": encoded, "seconds": seconds}
+
+    def evaluated(call, started):
+        """An expression check: evaluated with the member's globals (a shallow copy, with the
+        builtins as they were before member code ran), then probed and encoded like a result.
+        A name their namespace lacks is a "lookup" error, as a missing function is."""
+        expression = call["expression"]
+        user_ns = shell.user_ns
+        try:
+            code = py_compile(expression, "<check expression>", "eval")
+            namespace = py_dict(user_ns)
+            namespace["__builtins__"] = builtins_snapshot
+        except interrupt:
+            raise
+        except base_exception as exc:
+            return {"ok": False, "stage": "setup", "error": describe_error(exc, 1)}
+        try:
+            value = py_eval(code, namespace)
+        except interrupt:
+            raise
+        except name_error as exc:
+            name = exc.name  # set by Python for a name lookup that failed
+            if py_isinstance(name, py_str) and name not in user_ns:
+                return {
+                    "ok": False,
+                    "stage": "lookup",
+                    "error": {
+                        "type": "NameError",
+                        "message": f"name {name!r} is not defined after all your cells ran",
+                        "traceback": "",
+                    },
+                }
+            return {"ok": False, "stage": "call", "error": describe_error(exc, 1)}
+        except base_exception as exc:
+            return {"ok": False, "stage": "call", "error": describe_error(exc, 1)}
+        return encoded(call, value, perf() - started)
 
     def write_line(line):
         text = dumps(line, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
         data = ("\n" + text + "\n").encode()  # the leading newline ends any stray partial line
         while data:
             data = data[os_write(result_fd, data) :]
+
+    def kernel_notes():
+        """The shim's notes as short strings (at most 20 of 300 characters); None if none."""
+        if notes_provider is None:
+            return None
+        found = notes_provider()
+        if not py_isinstance(found, (py_list, py_tuple)):
+            return None
+        return [py_str(note)[:300] for note in py_list(found)[:20] if py_isinstance(note, py_str)]
 
     def run_checks(nonce, calls_json):
         calls = loads(calls_json)
@@ -393,6 +507,14 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes):
                         "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
                     }
                 )
+        try:
+            found = kernel_notes()
+            if found is not None:
+                write_line({"check": notes_check, "nonce": nonce, "notes": found})
+        except interrupt:
+            raise
+        except base_exception:
+            pass  # notes are a courtesy; the checks' lines are already written
         return py_len(calls)
 
     return run_checks
@@ -453,8 +575,14 @@ def _start_kernel(cmd, status_fd):
             "--InteractiveShell.colors=nocolor",
         ]
     )
+    shim = _load_shim(app.shell, limits)
     harness = make_harness(
-        app.shell, codec_ns, result_fd, seed, int(limits.get("value_bytes", 8 << 20))
+        app.shell,
+        codec_ns,
+        result_fd,
+        seed,
+        int(limits.get("value_bytes", 8 << 20)),
+        notes=shim.notes,
     )
     app.shell.push({HARNESS_NAME: harness}, interactive=False)
     import builtins
@@ -522,15 +650,24 @@ _ASSIGNED_LIMITS = (
 )
 
 
-def _assign(pid, data_slug, limits):
-    """Give a waiting kernel its run: its exercise's data at ./data, other data hidden, and
-    this run's limits (prlimit can only lower what the spawn set)."""
+def _assign(pid, data_slug, limits, run=None):
+    """Give a waiting kernel its run: its exercise's data at ./data, other data hidden, the
+    manifest's extra paths linked, this run's limits (prlimit can only lower what the spawn
+    set), and the settings the kernel shim reads (SETTINGS_FILE, e.g. the training cap)."""
     import resource
 
     for name, key, extra in _ASSIGNED_LIMITS:
         if limits.get(key) is not None:
             value = int(limits[key])
             resource.prlimit(pid, getattr(resource, name), (value, value + extra))
+    if run is not None:
+        # Written through our view of the run folder; the kernel reads it at /run/kernel,
+        # which is read-only for it, so member code cannot change its own cap.
+        settings = {"epochs_cap": limits.get("epochs_cap")}
+        path = f"{RUNS_DIR}/{run}/{SETTINGS_FILE}"
+        with open(path + ".tmp", "w", encoding="utf-8") as handle:
+            json.dump(settings, handle)
+        os.replace(path + ".tmp", path)
 
     def mounts():
         if data_slug:
@@ -538,8 +675,46 @@ def _assign(pid, data_slug, limits):
         else:
             _remount_ro_dir(WORK + "/data")
         _hide(DATA_ROOT)
+        if data_slug:
+            _link_paths(WORK + "/data")
 
     return _in_kernel_namespace(pid, mounts)
+
+
+_LINK_TOPS = ("/tmp/", HOME + "/")
+
+
+def _link_paths(data):
+    """The download manifest's "paths": symlinks in the kernel's private /tmp or HOME that
+    point into ./data (/tmp/glove.6B.100d.txt -> ./data/glove/...).
+
+    Made in the kernel's mount namespace before any member code has run. They are
+    plain symlinks owned by the kernel's own uid on its own tmpfs, which the kernel
+    could have made itself, so they grant member code nothing. A bad entry is skipped:
+    the notebook then meets a missing file, named by its own error.
+    """
+    try:
+        with open(f"{data}/{DOWNLOADS_MANIFEST}", encoding="utf-8") as handle:
+            paths = json.load(handle).get("paths") or {}
+    except (OSError, ValueError, AttributeError):
+        return
+    if not isinstance(paths, dict):
+        return
+    for where, rel in sorted(paths.items()):
+        if not isinstance(where, str) or not isinstance(rel, str) or "\x00" in where + rel:
+            continue
+        where, clean = os.path.normpath(where), os.path.normpath(rel)
+        if not where.startswith(_LINK_TOPS) or where == data or where.startswith(data + "/"):
+            continue
+        if rel.startswith("/") or clean == ".." or clean.startswith("../"):
+            continue
+        target = data if clean == "." else f"{data}/{clean}"
+        try:
+            if not os.path.lexists(where):
+                os.makedirs(os.path.dirname(where), exist_ok=True)
+                os.symlink(target, where)
+        except OSError:
+            continue
 
 
 def _report(fd, text):
@@ -627,7 +802,7 @@ class Server:
         problem = "no such kernel" if pid is None else None
         if problem is None:
             try:
-                problem = _assign(pid, cmd.get("data"), cmd.get("limits") or {})
+                problem = _assign(pid, cmd.get("data"), cmd.get("limits") or {}, run)
             except (OSError, ValueError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
         if problem:
@@ -704,6 +879,12 @@ def warm_up():
 
     The list is what IPKernelApp.initialize would otherwise import in each
     kernel; debugpy (0.4 s, and a debugger no grader needs) is made unimportable.
+    Then what the course's notebooks import and the kernel shim patches: pandas
+    and matplotlib (TensorFlow imports them anyway; pyplot's font cache is built
+    once here, not in each kernel's empty HOME), tensorflow_datasets and gdown
+    (cheap, lazily loaded); none of them starts a thread. scipy.stats (its own
+    BLAS starts a thread pool) and keras_nlp (0.4 s, 150 MB) are left to the
+    notebooks that import them.
     """
     sys.modules["debugpy"] = None
     import secrets  # noqa: F401
@@ -711,14 +892,25 @@ def warm_up():
     import IPython.extensions.storemagic  # noqa: F401
     import IPython.utils.wildcard  # noqa: F401
     import keras  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
     import numpy  # noqa: F401
     import numpy.random  # noqa: F401
+    import pandas  # noqa: F401
     import tensorflow as tf
     import tornado.platform.asyncio  # noqa: F401
     from ipykernel import debugger as kernel_debugger
     from ipykernel import ipkernel, kernelapp, zmqshell  # noqa: F401
     from IPython.core import completerlib, debugger, interactiveshell, oinspect  # noqa: F401
+    from matplotlib_inline import backend_inline  # noqa: F401
     from tensorflow.keras.preprocessing import sequence, text  # noqa: F401
+
+    for optional in ("tensorflow_datasets", "gdown"):
+        try:
+            module = importlib.import_module(optional)
+        except ImportError:
+            continue
+        if optional == "tensorflow_datasets":
+            module.load, module.builder  # noqa: B018 - resolve the lazy API now, once
 
     assert not kernel_debugger._is_debugpy_available
     gc.collect()

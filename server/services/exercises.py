@@ -31,13 +31,20 @@ class SeedReport:
     retired: list[str] = field(default_factory=list)
 
 
+def _datasets_root() -> Path:
+    from flask import current_app
+
+    return Path(current_app.config["DATASETS_DIR"])
+
+
 def seed_exercises(root: Path = EXERCISES_DIR) -> SeedReport:
     """Load every spec; a changed spec gets a new version. Idempotent."""
     specs = load_catalog(root)
     report = SeedReport()
     existing = {e.slug: e for e in db.session.scalars(select(Exercise))}
     for spec in specs:
-        digest = spec_hash(spec, root / spec.slug)
+        # A listed dataset's new version (adventures data add) is a new exercise version.
+        digest = spec_hash(spec, root / spec.slug, datasets_root=_datasets_root())
         row = existing.pop(spec.slug, None)
         fields = dict(
             title=spec.title,

@@ -14,7 +14,7 @@ from server.models.base import utcnow
 from server.models.exercise import Exercise
 from server.models.submission import Submission
 from server.models.user import User
-from server.services import reference_values
+from server.services import datasets, reference_values
 from server.services.exercises import EXERCISES_DIR, spec_of
 from server.services.submissions import (
     SubmissionError,
@@ -57,7 +57,7 @@ def submit_notebook(user: User, exercise: Exercise, data: bytes, filename: str) 
     )
     db.session.add(sub)
     db.session.commit()
-    enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
+    enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.prefers_gpu))
     return sub
 
 
@@ -79,21 +79,24 @@ def grade_job(submission_id: int) -> None:
     def progress(cell: int, cells: int) -> None:
         record_progress(submission_id, {"cell": cell, "cells": cells})
 
-    keys = reference_keys(spec)
+    folder = EXERCISES_DIR / exercise.slug
+    store = datasets.store_root()
+    keys = reference_keys(spec, folder=folder, datasets_root=store)
     known = {name: reference_values.cached(key) for name, key in keys.items()}
     known = {name: v for name, v in known.items() if not reference_values.is_missing(v)}
     runner = reference_values.runner()
     result = grade_notebook(
         spec,
-        EXERCISES_DIR / exercise.slug,
+        folder,
         sub.notebook or b"",
         runner=runner,
         reference_values=known,
         progress=progress,
+        datasets_root=store,
     )
     if len(known) < len(keys):
         # Keep what this worker computed, so every other worker reads it from the database.
-        values, _errors = expected_values(spec, runner, known)
+        values, _errors = expected_values(spec, runner, known, folder=folder, datasets_root=store)
         for name, value in values.items():
             if name not in known:
                 reference_values.store(keys[name], value)
@@ -143,6 +146,6 @@ def requeue_stale(force: bool = False) -> list[int]:
         sub.status = "queued"
         sub.queued_at = now  # judged from now on, so a job waiting its turn is not queued twice
         db.session.commit()
-        enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
+        enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.prefers_gpu))
         requeued.append(sub.id)
     return requeued

@@ -143,7 +143,7 @@ def _enqueue(submission_id: int) -> None:
         from server.services import notebooks
 
         spec = spec_of(sub.exercise)
-        notebooks.enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.requires_gpu))
+        notebooks.enqueue(sub, requires_gpu=bool(spec.notebook and spec.notebook.prefers_gpu))
     else:
         from server.jobs import grade_answer
 

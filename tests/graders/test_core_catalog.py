@@ -247,7 +247,7 @@ def test_notebook_exercises_are_handed_to_the_notebook_checker(tmp_path, monkeyp
     seen: list[tuple[str, Path, object]] = []
     fake = types.ModuleType("fake_notebook_check")
 
-    def check_exercise(spec, folder, runner):
+    def check_exercise(spec, folder, runner, *, datasets_root=None):
         seen.append((spec.slug, folder, runner))
         return {"problems": [], "values": {"c1": {"i": 1}}}
 
@@ -260,7 +260,7 @@ def test_notebook_exercises_are_handed_to_the_notebook_checker(tmp_path, monkeyp
     assert seen == [("nb-check", tmp_path / "nb-check", runner)]
     assert report.exercises[0].values[0].value == {"i": 1}
 
-    def failing(spec, folder, runner):
+    def failing(spec, folder, runner, *, datasets_root=None):
         raise RuntimeError("kernel would not start")
 
     fake.check_exercise = failing  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graders.codec import ModelSummary, Opaque
+from graders.codec import ModelSummary, Opaque, Probe
 from graders.compare import Outcome, compare, normalize_text
 
 WORD_INDEX = {"<OOV>": 1, "my": 2, "love": 3, "dog": 4, "i": 5, "you": 6, "cat": 7}
@@ -241,3 +241,115 @@ def test_opaque_values_are_described_by_type():
     outcome = compare("model", COURSE_MODEL, Opaque("<function build_model>", "function"))
     assert "Expected a Keras model, got a function object" in outcome.message
     assert "Expected a whole number, got None" in compare("int", 5, None).message
+
+
+# --- probe -----------------------------------------------------------------------------
+
+
+def _vectorizer(**changes) -> Probe:
+    fields = {
+        "kind": "TextVectorization",
+        "vocabulary_size": 1000,
+        "vocabulary_head": ["", "[UNK]", "the", "to", "of"],
+        "max_tokens": 1000,
+        "output_sequence_length": 4,
+        "outputs": [[2, 17, 0, 0], [1, 5, 9, 0]],
+    }
+    fields.update(changes)
+    return Probe({k: v for k, v in fields.items() if v is not ...})
+
+
+def test_probe_passes_on_equal_readings_and_ignores_how_they_were_read():
+    got = _vectorizer(truncated=["outputs"])
+    assert compare("probe", _vectorizer(), got).passed
+
+
+def test_probe_names_each_differing_field_with_expected_and_got():
+    got = _vectorizer(vocabulary_size=998, outputs=[[2, 17, 0, 0], [1, 5, 8, 0]])
+    outcome = compare("probe", _vectorizer(), got)
+    assert not outcome.passed
+    assert outcome.message.startswith("The TextVectorization layer differs: ")
+    assert "vocabulary_size: expected 1000, got 998" in outcome.message
+    assert "outputs[1][2]: expected 9, got 8" in outcome.message  # the first differing index
+
+
+def test_probe_lists_report_their_length_and_first_difference_only():
+    got = _vectorizer(vocabulary_head=["", "[UNK]", "a", "b"])
+    outcome = compare("probe", _vectorizer(), got)
+    assert "vocabulary_head: 4 items, expected 5" in outcome.message
+    assert "vocabulary_head[2]: expected 'the', got 'a'" in outcome.message
+    assert "[3]" not in outcome.message
+
+
+def test_probe_without_reveal_never_shows_expected_values():
+    got = _vectorizer(vocabulary_size=998, vocabulary_head=["", "[UNK]", "a"])
+    outcome = compare("probe", _vectorizer(), got, reveal=False)
+    assert "vocabulary_size: got 998, which is not the expected value" in outcome.message
+    assert "vocabulary_head: 3 items, which is not the expected number" in outcome.message
+    for secret in ("1000", "'the'", "5 items"):
+        assert secret not in outcome.message
+
+
+def test_probe_numbers_use_the_tolerance_but_whole_numbers_are_exact():
+    history = Probe(kind="History", keys=["loss"], epochs=10, last={"loss": 0.25})
+    assert compare("probe", history, Probe(history, last={"loss": 0.2500001}), rtol=1e-3).passed
+    outcome = compare("probe", history, Probe(history, last={"loss": 0.5}), rtol=1e-3)
+    assert "last.loss: expected 0.25, got 0.5" in outcome.message
+    model = Probe(kind="Model", params=100_000)
+    assert not compare("probe", model, Probe(kind="Model", params=100_001), rtol=1e-3).passed
+
+
+def test_probe_reports_unread_fields_once_with_their_reason():
+    expected = Probe(
+        kind="Model", layers=["Embedding", "Dense"], built=True, params=10, output_shape=[None, 1]
+    )
+    reason = "the model is not built, so it has no weights yet"
+    got = Probe(
+        kind="Model",
+        layers=["Embedding", "Dense"],
+        built=False,
+        errors={
+            "params": f"could not read params: {reason}",
+            "output_shape": f"could not read output_shape: {reason}",
+        },
+    )
+    outcome = compare("probe", expected, got)
+    assert f"could not read params and output_shape: {reason}" in outcome.message
+    assert outcome.message.count(reason) == 1
+    assert "built: expected True, got False" in outcome.message
+
+
+def test_probe_fields_the_reference_could_not_read_are_not_held_against_the_member():
+    expected = Probe(kind="Model", layers=["Dense"], errors={"params": "could not read params: x"})
+    assert compare("probe", expected, Probe(kind="Model", layers=["Dense"], params=3)).passed
+
+
+def test_probe_says_when_the_object_is_of_another_kind():
+    outcome = compare("probe", _vectorizer(), Probe(kind="Tokenizer", vocabulary_size=1000))
+    assert outcome.message == "Expected a TextVectorization layer, got a Tokenizer."
+    assert compare("probe", _vectorizer(), None).message == (
+        "Expected a TextVectorization layer, got None."
+    )
+
+
+def test_probe_compares_tuples_of_course_objects_value_by_value():
+    train = Probe(
+        kind="Dataset", element_spec=["int32 (None, 120)", "int32 (None,)"], cardinality=40
+    )
+    val = Probe(kind="Dataset", element_spec=["int32 (None, 120)", "int32 (None,)"], cardinality=10)
+    assert compare("probe", (train, val), (train, val)).passed
+    outcome = compare("probe", (train, val), (train, Probe(val, cardinality=9)))
+    assert outcome.message == (
+        "The returned values differ: value 2: cardinality: expected 10, got 9."
+    )
+    outcome = compare("probe", (train, val), (train,))
+    assert "1 value returned, expected 2" in outcome.message
+
+
+def test_probe_digest_catches_a_difference_past_the_head():
+    expected = Probe(kind="list", length=2000, head=["a", "b"], digest="1" * 32)
+    outcome = compare("probe", expected, Probe(expected, digest="2" * 32))
+    assert outcome.message == "The list differs: the contents differ after the first items shown."
+    outcome = compare("probe", expected, Probe(expected, head=["a", "c"], digest="2" * 32))
+    assert "head[1]: expected 'b', got 'c'" in outcome.message
+    assert "contents differ" not in outcome.message

@@ -195,7 +195,7 @@ def test_a_regrade_interrupted_by_a_worker_kill_is_recorded_once(people, teacher
     monkeypatch.setattr(notebooks, "grade_notebook", fake_grade)
     monkeypatch.setattr(reference_values, "runner", lambda: None)
     if hasattr(notebooks, "reference_keys"):  # no reference process: the fake needs no values
-        monkeypatch.setattr(notebooks, "reference_keys", lambda spec: {})
+        monkeypatch.setattr(notebooks, "reference_keys", lambda spec, **_: {})
     with app.app_context():
         assert notebooks.requeue_stale() == [sub_id]
     with app.app_context():

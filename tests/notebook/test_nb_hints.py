@@ -18,7 +18,7 @@ from graders.notebook.hints import NETWORK_HINT, hint_for, hints_for
         (
             "TypeError",
             "Embedding.__init__() got an unexpected keyword argument 'input_length'",
-            "Keras 3 removed",
+            "deprecated in Keras 3",
         ),
         (
             "ValueError",
@@ -35,7 +35,11 @@ from graders.notebook.hints import NETWORK_HINT, hint_for, hints_for
         ),
         ("URLError", "<urlopen error [Errno -2] Name or service not known>", "./data"),
         ("OSError", "[Errno 101] Network is unreachable", "no network"),
-        ("FileNotFoundError", "[Errno 2] No such file or directory: '/tmp/sarcasm.json'", "./data"),
+        (
+            "FileNotFoundError",
+            "[Errno 2] No such file or directory: '/tmp/sarcasm.json'",
+            "answered from the course data",
+        ),
         ("MemoryError", "", "out of memory"),
         ("TypeError", "'NoneType' object is not subscriptable", "START CODE HERE"),
         ("AttributeError", "'Sequential' object has no attribute 'fit_generator'", "`fit`"),
@@ -55,8 +59,9 @@ def test_known_errors_get_their_hint(error, message, expected):
     assert hint is not None and expected in hint
 
 
-def test_network_hint_points_at_the_data_folder():
+def test_network_hint_says_where_downloads_come_from():
     assert "./data" in NETWORK_HINT and "no network" in NETWORK_HINT
+    assert "adventures data add FILE --url URL" in NETWORK_HINT
 
 
 def test_an_undefined_checked_function_names_the_cell_to_keep():

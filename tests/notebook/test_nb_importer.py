@@ -1,4 +1,8 @@
-"""Course-style solution notebooks become starters (solutions blanked) and spec skeletons."""
+"""Course-style solution notebooks become starters (solutions blanked) and spec skeletons.
+
+The damage cases of real course notebooks (helpers tagged graded, keyword arguments in calls,
+header typos, `label_encoder.None`, returns in regions) are in test_nb_import_damage.py.
+"""
 
 from __future__ import annotations
 
@@ -19,11 +23,16 @@ def build_word_index(sentences, num_words=100, oov_token="<OOV>"):
     ### END CODE HERE ###
     return word_index'''
 
-TAGGED = '''def pad(sentences, maxlen=None):
+HEADED = '''# GRADED FUNCTION: pad
+def pad(sentences, maxlen=None):
     """Pad them."""
     tokenizer = Tokenizer()
     tokenizer.fit_on_texts(sentences)
     return pad_sequences(tokenizer.texts_to_sequences(sentences), maxlen=maxlen)'''
+
+HELPER = '''def lower_all(sentences):
+    """Given whole to the member: the course tags such cells graded too."""
+    return [s.lower() for s in sentences]'''
 
 NBGRADER = """def encode(train, test):
     ### BEGIN SOLUTION
@@ -42,7 +51,8 @@ def solution_notebook() -> bytes:
             nbformat.v4.new_markdown_cell("# Week 1: tokenizers\n\nWrite three functions."),
             nbformat.v4.new_code_cell("from tensorflow.keras.preprocessing.text import Tokenizer"),
             nbformat.v4.new_code_cell(MARKED, outputs=[nbformat.v4.new_output("stream", text="x")]),
-            nbformat.v4.new_code_cell(TAGGED, metadata={"tags": ["graded"]}),
+            nbformat.v4.new_code_cell(HEADED, metadata={"tags": ["graded"]}),
+            nbformat.v4.new_code_cell(HELPER, metadata={"tags": ["graded"]}),
             nbformat.v4.new_code_cell(
                 NBGRADER,
                 metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "enc"}},
@@ -77,16 +87,23 @@ def test_unmarked_graded_functions_keep_signature_and_docstring(imported):
     assert '"""Pad them."""' in source and START in source and "pad_sequences" not in source
 
 
+def test_a_helper_only_tagged_graded_is_left_whole_and_unchecked(imported):
+    starter, skeleton = imported
+    assert starter.cells[4].source == HELPER
+    assert "lower_all" not in {c["function"] for c in skeleton["notebook"]["checks"]}
+
+
 def test_nbgrader_solutions_become_start_end_markers(imported):
-    source = imported[0].cells[4].source
+    source = imported[0].cells[5].source
     assert "### BEGIN SOLUTION" not in source and START in source
     assert "tok = None" in source and "seqs = None" in source and "fit_on_texts" not in source
-    assert "nbgrader" not in imported[0].cells[4].metadata
+    assert source.startswith("# GRADED FUNCTION: encode\n")
+    assert "nbgrader" not in imported[0].cells[5].metadata
 
 
 def test_autograder_test_cells_are_dropped(imported):
     sources = "\n".join(c.source for c in imported[0].cells)
-    assert "assert encode" not in sources and len(imported[0].cells) == 5
+    assert "assert encode" not in sources and len(imported[0].cells) == 6
 
 
 def test_every_starter_cell_still_compiles(imported):
@@ -101,7 +118,8 @@ def test_the_skeleton_is_a_valid_spec_with_one_check_per_function(imported):
     assert spec.slug == "c3w1-imported" and spec.week == 1 and spec.title == "Week 1: tokenizers"
     assert [c.function for c in spec.notebook.checks] == ["build_word_index", "pad", "encode"]
     assert "(sentences)" in spec.notebook.checks[0].hint
-    assert spec.notebook.reference == "c3w1_imported"
+    assert spec.notebook.solution == "solution.ipynb" and spec.notebook.reference is None
+    assert spec.notebook.training == "skip"
 
 
 def test_a_notebook_without_graded_cells_is_refused():

@@ -85,7 +85,8 @@ def test_shell_commands_are_removed_with_a_note(grade):
         "c3w1-tokenizer", notebook("!pip install tensorflow==2.4\n!wget https://x/y.csv", REF)
     )
     assert result.full_marks
-    assert sum("removed" in n for n in result.notes) == 2
+    assert sum("removed" in n for n in result.notes) == 1  # the pip; the wget became a fetch
+    assert any("course data the instructor added" in n for n in result.notes)
 
 
 def test_stderr_and_warnings_never_fail_a_check(grade):

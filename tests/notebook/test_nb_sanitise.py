@@ -20,7 +20,7 @@ def test_steps_are_an_ordered_list_of_small_functions():
         "clear_outputs",
         "drop_attachments_and_widgets",
         "cut_at_grade_up_to_here",
-        "strip_shell_commands",
+        "rewrite_shell_commands",
     ]
 
 
@@ -51,7 +51,7 @@ def test_attachments_and_widget_state_are_dropped():
 
 def test_grade_up_to_here_drops_later_cells_with_a_note():
     nb, notes = run("a = 1", "b = 2\n# grade-up-to-here", "raise SystemExit", "c = 3")
-    assert [c.source for c in nb.cells] == ["a = 1", "b = 2\n# grade-up-to-here"]
+    assert [c.source for c in nb.cells] == ["a = 1", "b = 2"]
     assert any("grade-up-to-here" in n and "2 code cell" in n for n in notes)
 
 
@@ -72,13 +72,17 @@ def test_shell_escapes_are_removed_with_the_reason():
     sources = [c.source for c in nb.cells]
     assert sources[0].splitlines()[1] == "import numpy as np"
     assert sources[0].startswith("pass  # removed by the grader")
+    assert sources[1] == (
+        "__adventures_fetch__('https://storage.googleapis.com/x/sarcasm.json', '/tmp/sarcasm.json')"
+    )
     assert "    pass  # removed by the grader: !rm -rf /" in sources[2]
     compile(sources[2], "<cell>", "exec")  # indentation stays valid
-    assert sources[4].startswith("# removed by the grader: %%bash")
+    assert sources[4].startswith("# removed by the grader: %%bash")  # curl to the screen
     for source in sources:
         compile(source, "<cell>", "exec")
     text = "\n".join(notes)
-    assert "no network" in text and "./data" in text  # the wget
+    assert "no network" in text and "course data the instructor added" in text
+    assert "./data" not in text  # no false promise that the data is already there
     assert "already has TensorFlow" in text  # the pip
     assert len(notes) == 7
 

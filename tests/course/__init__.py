@@ -1,0 +1,1 @@
+"""Stand-ins for the Course 3 data files, generated here because the originals cannot be fetched."""
