@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,16 @@ def parse_results(
 ) -> dict[str, CheckOutcome]:
     """Outcomes by check name, from lines that carry the nonce; the first line per check wins."""
     outcomes: dict[str, CheckOutcome] = {}
+    for record in _records(raw, nonce):
+        name = record.get("check")
+        if name not in names or name in outcomes:
+            continue
+        outcomes[name] = _outcome(record, max_value_bytes)
+    return outcomes
+
+
+def _records(raw: bytes, nonce: str) -> Iterator[dict[str, Any]]:
+    """The result file's JSON objects that carry this run's nonce, in order."""
     for line in raw.split(b"\n"):
         line = line.strip()
         if not line or nonce.encode() not in line:
@@ -93,13 +104,8 @@ def parse_results(
             record = json.loads(line)
         except (ValueError, RecursionError):
             continue
-        if not isinstance(record, dict) or record.get("nonce") != nonce:
-            continue
-        name = record.get("check")
-        if name not in names or name in outcomes:
-            continue
-        outcomes[name] = _outcome(record, max_value_bytes)
-    return outcomes
+        if isinstance(record, dict) and record.get("nonce") == nonce:
+            yield record
 
 
 def _outcome(record: dict[str, Any], max_value_bytes: int) -> CheckOutcome:
@@ -141,16 +147,7 @@ def parse_kernel_notes(raw: bytes, nonce: str) -> list[str]:
     From the first {"check": "__notes__"} line carrying the nonce; at most 20 notes
     of 300 characters. Notes are feedback only: they never change a score.
     """
-    for line in raw.split(b"\n"):
-        line = line.strip()
-        if not line or nonce.encode() not in line:
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if not isinstance(record, dict) or record.get("nonce") != nonce:
-            continue
+    for record in _records(raw, nonce):
         if record.get("check") != NOTES_CHECK:
             continue
         found = record.get("notes")

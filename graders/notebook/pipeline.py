@@ -385,7 +385,11 @@ def grade_notebook(
             for h in hints_for((f.ename, f.evalue, f.traceback) for f in report.failures)
         )
         for failure_ in report.failures[:5]:
-            notes.append(f"Cell {failure_.number} raised {failure_.ename}: {failure_.evalue[:200]}")
+            # A missing download's message ends with the command the instructor must run.
+            keep = 500 if failure_.ename == "DataNotAvailable" else 200
+            notes.append(
+                f"Cell {failure_.number} raised {failure_.ename}: {failure_.evalue[:keep]}"
+            )
     output = "\n".join([_summary(tests, score, max_score), *notes])
     if error:
         output = f"The grader failed: {error}\n{output}"

@@ -187,7 +187,7 @@ class Zygote:
             "LANG": "C.UTF-8",
             "PYTHONHASHSEED": "0",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CPP_MIN_LOG_LEVEL": "3",  # read once, at the import here: as the kernel's env
         }
         if not self.config.gpu:
             env["CUDA_VISIBLE_DEVICES"] = ""

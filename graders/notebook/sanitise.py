@@ -15,7 +15,7 @@ import ast
 import io
 import re
 import tokenize
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -393,17 +393,23 @@ def apply_training(nb: NotebookNode, notes: list[str], training: Any = "full") -
 
 
 def skip_training(nb: NotebookNode, notes: list[str]) -> NotebookNode:
-    """Top-level statements calling `.fit(` / `.fit_generator(` become `pass`.
+    """Top-level `.fit(` / `.fit_generator(` statements become `pass`, and so do their users.
 
     Inside `if`/`for`/`with`/`try` blocks only the statements that train are replaced, so
     `model = create_model()` beside `model.fit(...)` still runs. Function and class bodies
     are never touched (graded functions stay whole). Cells that do not parse are left as
-    they are. Names the skipped statements would have set stay unset, and the note says so.
+    they are. The names the skipped statements would have set stay unset, so statements in
+    this and later cells that read one (`acc = history.history[...]`, `plot(history)`)
+    would only raise NameError: they are skipped too, and what they set is unset in turn,
+    until something that still runs sets the name again (see `_walk`). One note says which
+    cells trained, which were skipped for using the results, and what stayed unset.
     """
-    cells: list[int] = []
-    unset: list[str] = []
+    unset_now = _Unset()
+    trained: list[int] = []
+    using: list[int] = []
+    fit_names: list[str] = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or not _FIT_TEXT.search(cell.source):
+        if cell.cell_type != "code" or not (unset_now.names or _FIT_TEXT.search(cell.source)):
             continue
         view = _python_view(cell.source)
         if view is None:
@@ -411,24 +417,47 @@ def skip_training(nb: NotebookNode, notes: list[str]) -> NotebookNode:
         tree = _parse(view.lines)
         if isinstance(tree, SyntaxError):
             continue
-        found: list[ast.stmt] = []
-        _training_statements(tree.body, found)
-        if not found:
+        skips: list[_Skip] = []
+        unset_now.new_cell()
+        _walk(tree.body, unset_now, skips)
+        if not skips:
             continue
-        cell.source = _replace_statements(cell.source.split("\n"), view, found)
-        cells.append(index + 1)
-        for stmt in found:
-            unset.extend(n for n in _assigned_names(stmt) if n not in unset)
-    if cells:
+        done = [(s.stmt, _FIT_COMMENT if s.fit else _USES_COMMENT) for s in skips]
+        source = _replace_statements(cell.source.split("\n"), view, done)
+        after = _python_view(source)
+        if after is None or not _parses(after.lines):
+            continue  # not expected; a cell that no longer parses would lose its functions
+        cell.source = source
+        fits = [s.stmt for s in skips if s.fit]
+        (trained if fits else using).append(index + 1)
+        for stmt in fits:
+            fit_names.extend(n for n in _bound_names(stmt) if n not in fit_names)
+    if trained:
         note = (
-            f"Training was skipped for grading ({_cells(cells)}): checks call your functions "
+            f"Training was skipped for grading ({_cells(trained)}): checks call your functions "
             "directly; train in your own notebook to see accuracy."
         )
-        if unset:
-            names = ", ".join(f"`{n}`" for n in unset[:8])
+        if using:
+            note += f" Also not run, as they use its results: {_cells(using)}."
+        left = [n for n in fit_names if n in unset_now.names]  # not those set again later
+        if left:
+            names = ", ".join(f"`{n}`" for n in left[:8])
             note += f" Left unset because of this: {names}."
         notes.append(note)
     return nb
+
+
+_FIT_COMMENT = "training skipped by the grader"
+_LOOP_LOOKS = 4  # loops of a nest that look at their body once first (see `_walk`)
+_USES_COMMENT = "uses training results, skipped by the grader"
+
+
+@dataclass
+class _Skip:
+    """A statement to replace by `pass`: it trains (fit), or it reads a name training sets."""
+
+    stmt: ast.stmt
+    fit: bool
 
 
 def _cells(numbers: list[int]) -> str:
@@ -454,51 +483,277 @@ def _calls_fit(node: ast.AST) -> bool:
     return False
 
 
-def _training_statements(body: list[ast.stmt], found: list[ast.stmt]) -> None:
+class _Unset:
+    """The names a skipped statement would have set ("poisoned"), with an undo log.
+
+    Branches are walked from the same start and joined; the log lets each cost what it
+    changes rather than a copy of every unset name (a 2 MB notebook can have many).
+    """
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self._log: list[tuple[str, bool]] = []  # (name, was it unset before)
+        self._bound: dict[int, list[str]] = {}  # one cell's compound statements: id -> names
+
+    def new_cell(self) -> None:
+        self._bound.clear()  # ids of the last cell's nodes may be reused
+
+    def bound(self, stmt: ast.stmt) -> list[str]:
+        """`_bound_names(stmt)`, once per statement (a deep nest asks at every level)."""
+        if id(stmt) not in self._bound:
+            if isinstance(stmt, _COMPOUND):  # from its parts' names: each walked once
+                header, blocks = _parts(stmt)
+                names = {n for h in header for n in _bound_names(h)}
+                names.update(h.name for h in getattr(stmt, "handlers", []) if h.name)
+                names.update(n for block in blocks for s in block for n in self.bound(s))
+                self._bound[id(stmt)] = sorted(names)
+            else:
+                self._bound[id(stmt)] = _bound_names(stmt)
+        return self._bound[id(stmt)]
+
+    def add(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self.names:
+                self.names.add(name)
+                self._log.append((name, False))
+
+    def discard(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name in self.names:
+                self.names.remove(name)
+                self._log.append((name, True))
+
+    def mark(self) -> int:
+        return len(self._log)
+
+    def undo(self, mark: int) -> None:
+        while len(self._log) > mark:
+            name, was = self._log.pop()
+            (self.names.add if was else self.names.discard)(name)
+
+    def unset_at(self, mark: int) -> list[str]:
+        """Names changed since `mark` that were unset at it."""
+        first: dict[str, bool] = {}
+        for name, was in self._log[mark:]:
+            first.setdefault(name, was)
+        return [name for name, was in first.items() if was]
+
+    def fork(self, run: Callable[[], object]) -> dict[str, bool]:
+        """Run `run`, undo what it changed, return {name: unset at its end} for those."""
+        mark = self.mark()
+        run()
+        changed = {name: name in self.names for name, _ in self._log[mark:]}
+        self.undo(mark)
+        return changed
+
+    def join(self, *runs: Callable[[], object]) -> None:
+        """Each of `runs` from the current state; then a name is unset if any left it so."""
+        ends = [self.fork(run) for run in runs]
+        for name in {n for end in ends for n in end}:
+            start = name in self.names
+            if any(end.get(name, start) for end in ends):
+                self.add([name])
+            else:
+                self.discard([name])
+
+
+def _walk(
+    body: list[ast.stmt], unset: _Unset, skips: list[_Skip], looks: int = _LOOP_LOOKS
+) -> None:
+    """Statements of `body` in the order they run, updating which names are unset.
+
+    A statement that trains, or reads an unset name when it runs (def and lambda bodies
+    run later, if called, so they do not count), is skipped and what it would have set is
+    unset too; one that runs sets what it binds again. Branches join (a name is unset if
+    it may be); a loop body is looked at once first so that a name it leaves unset is
+    unset at the start of its next round. Only the `looks` outermost loops of a nest do
+    that (course notebooks nest two or three), so a deep nest costs a few walks, not
+    2**depth or depth**2.
+    """
     for stmt in body:
-        if isinstance(stmt, _SCOPES):
-            continue
-        if not isinstance(stmt, _COMPOUND):
-            if _calls_fit(stmt):
-                found.append(stmt)
-            continue
-        blocks = [
-            getattr(stmt, name) for name in ("body", "orelse", "finalbody") if hasattr(stmt, name)
-        ]
-        blocks += [h.body for h in getattr(stmt, "handlers", [])]
-        blocks += [c.body for c in getattr(stmt, "cases", [])]
-        inner = {id(s) for block in blocks for s in block}
-        header = [c for c in ast.iter_child_nodes(stmt) if id(c) not in inner]
-        if any(_calls_fit(h) for h in header if not isinstance(h, ast.excepthandler)):
-            found.append(stmt)  # the loop or test itself trains: the whole statement goes
-            continue
-        for block in blocks:
-            _training_statements(block, found)
+        if isinstance(stmt, _COMPOUND):
+            _walk_compound(stmt, unset, skips, looks)
+        elif not isinstance(stmt, _SCOPES) and _calls_fit(stmt):
+            skips.append(_Skip(stmt, fit=True))
+            unset.add(_bound_names(stmt))
+        elif not unset.names.isdisjoint(_reads(stmt)):
+            skips.append(_Skip(stmt, fit=False))
+            unset.add(_bound_names(stmt))
+        else:
+            unset.discard(_bound_names(stmt))
 
 
-def _assigned_names(stmt: ast.stmt) -> list[str]:
-    names: list[str] = []
-    stack: list[ast.AST] = [stmt]
+def _walk_compound(stmt: ast.stmt, unset: _Unset, skips: list[_Skip], looks: int) -> None:
+    """An if/for/while/with/try/match, skipped whole or statement by statement.
+
+    Whole when its header trains or needs results; else the statements inside, and whole
+    again when every one of those is skipped for results (a `with open(...)` left with only
+    `pass` would still empty the file it opens).
+    """
+    header, blocks = _parts(stmt)
+    fits = any(_calls_fit(h) for h in header)
+    if fits or any(not unset.names.isdisjoint(_reads(h)) for h in header):
+        skips.append(_Skip(stmt, fit=fits))
+        unset.add(unset.bound(stmt))
+        return
+    inner: list[_Skip] = []
+
+    def walk(block: list[ast.stmt], into: list[_Skip] = inner, more: int = looks) -> None:
+        _walk(block, unset, into, more)
+
+    before = unset.mark()
+    binds = [n for h in header for n in _bound_names(h)]
+    unset.discard(binds)
+    if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+        if looks > 0:  # what the body leaves unset is unset again at its next round
+            first = unset.fork(lambda: walk(stmt.body, [], 0))
+            unset.add(n for n, left in first.items() if left and n not in binds)
+        walk(stmt.body, more=looks - 1)
+        walk(stmt.orelse)
+    elif isinstance(stmt, ast.If):
+        unset.join(lambda: walk(stmt.body), lambda: walk(stmt.orelse))
+    elif isinstance(stmt, ast.Match):
+        unset.join(lambda: None, *(lambda c=c: walk(c.body) for c in stmt.cases))
+    elif hasattr(stmt, "handlers"):  # try, try*: a handler may start anywhere in the body
+        body_start = unset.mark()
+        walk(stmt.body)
+        was_unset = unset.unset_at(body_start)
+
+        def handler(h: ast.ExceptHandler) -> None:
+            unset.add(was_unset)
+            unset.discard([h.name] if h.name else [])
+            walk(h.body)
+
+        unset.join(lambda: walk(stmt.orelse), *(lambda h=h: handler(h) for h in stmt.handlers))
+        walk(stmt.finalbody)
+    else:  # with
+        walk(stmt.body)
+    skipped = {id(s.stmt) for s in inner}
+    if (
+        inner
+        and not any(s.fit for s in inner)
+        and all(id(s) in skipped or isinstance(s, ast.Pass) for block in blocks for s in block)
+    ):
+        unset.undo(before)
+        skips.append(_Skip(stmt, fit=False))
+        unset.add(unset.bound(stmt))
+        return
+    skips.extend(inner)
+
+
+def _parts(stmt: ast.stmt) -> tuple[list[ast.AST], list[list[ast.stmt]]]:
+    """(What a compound statement evaluates itself, its blocks of statements).
+
+    The first part: test, iterable, context managers, exception types, patterns, guards.
+    """
+    blocks = [
+        getattr(stmt, name) for name in ("body", "orelse", "finalbody") if hasattr(stmt, name)
+    ]
+    blocks += [h.body for h in getattr(stmt, "handlers", [])]
+    blocks += [c.body for c in getattr(stmt, "cases", [])]
+    inner = {id(s) for block in blocks for s in block}
+    header: list[ast.AST] = []
+    for child in ast.iter_child_nodes(stmt):
+        if id(child) in inner:
+            continue
+        if isinstance(child, ast.excepthandler):
+            header.extend([child.type] if child.type else [])
+        elif isinstance(child, ast.match_case):
+            header.extend([child.pattern, *([child.guard] if child.guard else [])])
+        else:
+            header.append(child)
+    return header, blocks
+
+
+def _reads(node: ast.AST) -> set[str]:
+    """Names `node` reads as it runs, so those it fails on when they are unset.
+
+    Not def or lambda bodies (they run when called), nor a comprehension's own variables;
+    a def's decorators and defaults do count.
+    """
+    out: set[str] = set()
+    stack: list[tuple[ast.AST, frozenset[str]]] = [(node, frozenset())]
     while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id not in names:
-            names.append(node.id)
-        stack.extend(
-            c for c in ast.iter_child_nodes(node) if not isinstance(c, _SCOPES + _COMPREHENSIONS)
-        )
-    return sorted(names, key=lambda n: (getattr(stmt, "lineno", 0), n))
+        current, local = stack.pop()
+        if isinstance(current, ast.Name):
+            if not isinstance(current.ctx, ast.Store) and current.id not in local:
+                out.add(current.id)
+            continue
+        if isinstance(current, ast.AugAssign) and isinstance(current.target, ast.Name):
+            if current.target.id not in local:
+                out.add(current.target.id)  # `acc += 1` reads acc first
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            children: list[ast.AST] = [*current.decorator_list, current.args]
+            children += [current.returns] if current.returns else []
+        elif isinstance(current, ast.ClassDef):
+            children = [*current.decorator_list, *current.bases, *current.keywords]
+        elif isinstance(current, ast.Lambda):
+            children = [current.args]
+        elif isinstance(current, _COMPREHENSIONS):
+            first = current.generators[0].iter  # evaluated outside the comprehension
+            own = local | {
+                n.id
+                for g in current.generators
+                for n in ast.walk(g.target)
+                if isinstance(n, ast.Name)
+            }
+            stack.append((first, local))
+            for child in ast.iter_child_nodes(current):
+                parts = (
+                    ast.iter_child_nodes(child) if isinstance(child, ast.comprehension) else [child]
+                )
+                stack.extend((p, own) for p in parts if p is not first)
+            continue
+        else:
+            children = list(ast.iter_child_nodes(current))
+        stack.extend((c, local) for c in children)
+    return out
 
 
-def _replace_statements(lines: list[str], view: _View, found: list[ast.stmt]) -> str:
-    """Each statement's span becomes `pass`; the lines it covered stay, empty."""
-    for stmt in sorted(found, key=lambda s: (s.lineno, s.col_offset), reverse=True):
+def _bound_names(node: ast.AST) -> list[str]:
+    """Names running `node` binds in the notebook's namespace, sorted.
+
+    Assignment, loop and `with ... as` targets, imports, defs and classes; not what def or
+    class bodies bind, nor a comprehension's own variables.
+    """
+    names: set[str] = set()
+    stack: list[tuple[ast.AST, bool]] = [(node, False)]
+    while stack:
+        current, in_comprehension = stack.pop()
+        if isinstance(current, ast.Name):
+            if isinstance(current.ctx, ast.Store) and not in_comprehension:
+                names.add(current.id)
+            continue
+        if isinstance(current, ast.NamedExpr) and isinstance(current.target, ast.Name):
+            names.add(current.target.id)  # `:=` binds outside a comprehension too
+        elif isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(current.name)
+            continue
+        elif isinstance(current, ast.Lambda):
+            continue
+        elif isinstance(current, (ast.Import, ast.ImportFrom)):
+            names.update(a.asname or a.name.split(".")[0] for a in current.names if a.name != "*")
+        elif isinstance(current, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            names.update([current.name] if current.name else [])
+        elif isinstance(current, ast.MatchMapping) and current.rest:
+            names.add(current.rest)
+        elif isinstance(current, ast.AnnAssign) and current.value is None:
+            continue  # `x: int` binds nothing
+        inside = in_comprehension or isinstance(current, _COMPREHENSIONS)
+        stack.extend((c, inside) for c in ast.iter_child_nodes(current))
+    return sorted(names)
+
+
+def _replace_statements(lines: list[str], view: _View, found: list[tuple[ast.stmt, str]]) -> str:
+    """Each statement's span becomes `pass  # comment`; the lines it covered stay, empty."""
+    for stmt, comment in sorted(found, key=lambda f: (f[0].lineno, f[0].col_offset), reverse=True):
         first, last = stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1
         start = _source_col(lines, view, first, stmt.col_offset, at_end=False)
         end = _source_col(lines, view, last, stmt.end_col_offset or 0, at_end=True)
         rest = lines[last][end:]
         head = lines[first][:start] + "pass"
         if not rest.strip():
-            head += "  # training skipped by the grader"
+            head += f"  # {comment}"
         lines[first : last + 1] = [head + rest, *([""] * (last - first))]
     return "\n".join(lines)
 

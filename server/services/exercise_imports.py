@@ -374,13 +374,17 @@ def _run(import_id: int, attempt: int, result: dict[str, Any]) -> None:
     result["failures"] = list(recording.failures)
     result["notes"] = [*result["notes"], *recording.notes]
     if recording.problem or not recording.checks:
-        why = recording.problem or "the solution's cells never called a graded function"
+        why = recording.problem or (
+            "the solution's cells never called a graded function"
+            if imported.functions
+            else "the answer's completed cells print nothing the checks can read"
+        )
         raise _Failed(f"No checks recorded: {why}; nothing written.")
     spec = imported.spec
     spec["notebook"]["checks"] = recording.checks
     spec["points"] = float(sum(c["points"] for c in recording.checks))
     result["checks"] = [
-        {k: c.get(k) for k in ("name", "function", "compare", "points", "visibility")}
+        {k: c.get(k) for k in ("name", "function", "expression", "compare", "points", "visibility")}
         for c in recording.checks
     ]
     try:

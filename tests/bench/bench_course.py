@@ -26,6 +26,16 @@ Peer: how nbgrader- or otter-style graders run a notebook: a fresh ipykernel per
 (this venv's Python, no sandbox), the whole notebook executed with nbclient, training included
 as written, then one cell calling the graded functions as the checks do; timed the same way,
 cell times from nbclient's own timing metadata.
+
+Rows of each case's table:
+  member's own cells     the notebook's cells (for the peer: without its check cell), with the
+                         GloVe-reading and the training cell shown apart for W3
+  checks                 the graded functions called again by the checks (ours: the time
+                         inside each call, from the harness; peer: its check cell)
+  grader's own work      the rest: sanitise, kernel take, probes and encoding, comparing
+                         (ours); starting the kernel (peer: its TensorFlow import counts
+                         in the cells, ours has it done in the zygote)
+The machine is shared, so the load average is printed with the results.
 """
 
 from __future__ import annotations

@@ -417,3 +417,179 @@ def test_markdown_cells_are_never_touched():
     notes: list[str] = []
     out = sanitise(read_notebook(nbformat.writes(nb).encode()), notes, training="skip")
     assert out.cells[0].source == "!wget x\n\nmodel.fit(x)\n# grade-up-to-here" and notes == []
+
+
+# ------------------------------------------------- training skipped: cells that use its results
+
+
+TRAIN = "model = FakeModel()\nhistory = model.fit([1, 2], [3, 4], epochs=30)"
+SKIPPED_NOTE = (
+    "Training was skipped for grading (cell 1): checks call your functions directly; "
+    "train in your own notebook to see accuracy."
+)
+
+
+def run_all(*cells: str, **names: Any) -> tuple[list[str], list[str], dict[str, Any]]:
+    """Sanitise with training skipped, then run every cell in one namespace, as a kernel.
+
+    A statement left reading an unset name raises NameError here and fails the test.
+    """
+    sources, notes = run(*cells, training="skip")
+    for before, after in zip(cells, sources, strict=True):
+        ast.parse(after)
+        assert len(after.split("\n")) == len(before.split("\n"))  # tracebacks keep lines
+    scope: dict[str, Any] = {"FakeModel": FakeModel, **names}
+    for source in sources:
+        exec(compile(source, "<cell>", "exec"), scope)
+    assert scope["model"].trained == 0
+    return sources, notes, scope
+
+
+def test_a_plot_cell_that_reads_history_is_skipped_and_the_note_names_it():
+    plots = (
+        "def plot_graphs(history, metric):\n"
+        "    shown.append(history.history[metric])\n"
+        "\n"
+        "shown = []\n"
+        "plot_graphs(history, 'accuracy')\n"
+        "plot_graphs(history, 'loss')\n"
+        "after_plots = True"
+    )
+    sources, notes, scope = run_all(TRAIN, "x = 1", plots)
+    assert (
+        sources[2].split("\n")[4:6] == ["pass  # uses training results, skipped by the grader"] * 2
+    )
+    assert scope["shown"] == [] and scope["after_plots"] and "history" not in scope
+    assert notes == [
+        SKIPPED_NOTE + " Also not run, as they use its results: cell 3. "
+        "Left unset because of this: `history`."
+    ]
+    (source,), notes = run(plots, training=3)  # only skip rewrites what uses the results
+    assert source == plots and notes == []
+
+
+def test_names_set_from_history_are_unset_in_turn():
+    curves = (
+        "acc = history.history['accuracy']\n"
+        "loss = history.history['loss']\n"
+        "\n"
+        "epochs = range(len(acc))\n"
+        "fig = []\n"
+        "for i, (data, label) in enumerate(zip([acc, loss], ['Accuracy', 'Loss'])):\n"
+        "    fig.append((epochs, data, label))\n"
+        "fig.append('title')\n"
+        "epochs_again = epochs"
+    )
+    sources, notes, scope = run_all(TRAIN, curves)
+    assert scope["fig"] == ["title"]  # made and titled; the loop over the curves not run
+    for name in ("acc", "loss", "epochs", "i", "data", "label", "epochs_again"):
+        assert name not in scope, name
+    assert sources[1].split("\n")[5] == "pass  # uses training results, skipped by the grader"
+    assert sources[1].split("\n")[6] == ""  # the whole loop: its header reads acc
+    assert "Also not run, as they use its results: cell 2." in notes[0]
+    assert notes[0].endswith("Left unset because of this: `history`.")  # the fit's own name
+
+
+def test_saving_history_with_open_is_skipped_whole_and_writes_no_file(tmp_path):
+    saved = tmp_path / "history.pkl"
+    log = tmp_path / "log.txt"
+    cells = (
+        TRAIN,
+        "import pickle\nwith open(saved, 'wb') as f:\n    pickle.dump(history.history, f)\nok = True",
+        "with open(log, 'w') as out:\n    out.write('start;')\n    out.write(str(history))\n",
+        "f = 'rebound'",
+    )
+    sources, notes, scope = run_all(*cells, saved=saved, log=log)
+    assert not saved.exists()  # `with open(..., 'wb')` left with only `pass` would empty it
+    assert scope["ok"] and scope["f"] == "rebound" and "pickle" in scope
+    assert log.read_text() == "start;"  # a block that still does something keeps its header
+    assert sources[2].split("\n")[2] == "    pass  # uses training results, skipped by the grader"
+    assert "Also not run, as they use its results: cells 2, 3." in notes[0]
+
+
+def test_a_name_set_again_by_a_statement_that_runs_is_no_longer_unset():
+    class Saved(FakeModel):
+        def get_weights(self) -> list[int]:
+            return [7]
+
+    cells = (
+        "model = FakeModel()\nresult = model.fit([1], [2])\nmodel = result.model",
+        "weights = model.get_weights()\nsummary = result.history",
+        "model = create_model()\nweights = model.get_weights()",
+        "result = load_result()\nsummary = result['loss']\nbest = min(summary)",
+    )
+    sources, notes, scope = run_all(
+        *cells, create_model=Saved, load_result=lambda: {"loss": [0.3, 0.2]}
+    )
+    assert sources[0].split("\n")[2] == "pass  # uses training results, skipped by the grader"
+    assert set(sources[1].split("\n")) == {"pass  # uses training results, skipped by the grader"}
+    assert sources[2:] == list(cells[2:])  # rebound before use: these run as written
+    assert scope["weights"] == [7] and scope["best"] == 0.2
+    assert notes == [SKIPPED_NOTE + " Also not run, as they use its results: cell 2."]
+
+
+def test_a_def_that_reads_history_is_kept_and_a_top_level_call_with_history_is_not():
+    cell = (
+        "def report(h):\n"
+        "    return h.history['loss'][-1]\n"
+        "\n"
+        "def last_loss():\n"
+        "    return history.history['loss'][-1]\n"
+        "\n"
+        "show = lambda: history.history\n"
+        "final = report(history)\n"
+        "later = last_loss\n"
+        "checked = [report(h) for h in fake_histories]"
+    )
+
+    class Hist:
+        history = {"loss": [0.5, 0.25]}
+
+    sources, notes, scope = run_all(TRAIN, cell, fake_histories=[Hist()])
+    lines = sources[1].split("\n")
+    assert lines[:7] == cell.split("\n")[:7] and lines[8:] == cell.split("\n")[8:]
+    assert lines[7] == "pass  # uses training results, skipped by the grader"
+    assert "final" not in scope and scope["report"](Hist()) == 0.25
+    assert scope["later"] is scope["last_loss"] and callable(scope["show"])
+    assert scope["checked"] == [0.25]  # `h` is the comprehension's own, not a read of history
+
+
+def test_a_name_read_or_set_only_inside_a_function_is_not_unset():
+    cells = (
+        "acc = [0.5, 0.75]",
+        TRAIN,
+        "def curves():\n"
+        "    acc = history.history['accuracy']\n"
+        "    epochs = range(len(acc))\n"
+        "    return epochs\n"
+        "\n"
+        "epochs = range(len(acc))",
+    )
+    sources, notes, scope = run_all(*cells)
+    assert sources[2] == cells[2] and scope["epochs"] == range(2)
+    assert notes == [
+        "Training was skipped for grading (cell 2): checks call your functions directly; "
+        "train in your own notebook to see accuracy. Left unset because of this: `history`."
+    ]
+
+
+def test_results_used_in_branches_loops_and_the_training_cell_itself():
+    cells = (
+        TRAIN + "\nbest = min(history.history['loss'])\nmade = True",
+        "if history.history['accuracy'][-1] > 0.9:\n    good = True\nelse:\n    good = False\n",
+        "try:\n"
+        "    final = history.history['loss'][-1]\n"
+        "except (KeyError, IndexError):\n"
+        "    final = None\n"
+        "for step in range(2):\n"
+        "    if step:\n"
+        "        seen.append(curve)\n"  # reads what the loop's previous round set
+        "    curve = final\n"
+        "    seen.append(step)\n",
+    )
+    sources, notes, scope = run_all(*cells, seen=[])
+    assert scope["made"] and "best" not in scope and "good" not in scope
+    assert "final" not in scope and "curve" not in scope  # final may be unset after the try
+    assert scope["seen"] == [0, 1] and scope["step"] == 1
+    assert sources[1].split("\n")[0] == "pass  # uses training results, skipped by the grader"
+    assert notes[0].startswith(SKIPPED_NOTE + " Also not run, as they use its results: cells 2, 3.")
