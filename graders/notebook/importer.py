@@ -600,6 +600,15 @@ _PAGE = re.compile(r"\.(?:html?|php|aspx?|jsp)$", re.IGNORECASE)
 _ABS_PATH = re.compile(r"""(/(?:tmp|home/student)/[A-Za-z0-9._/-]+)""")
 _TFDS = re.compile(r"""tfds\.load\(\s*["']([A-Za-z0-9_./:-]+)["']""")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A file read from the notebook's own folder (`open("./sarcasm.json")`, `pd.read_csv("x.csv")`),
+# as DLAI labs do with the files Coursera ships beside them; writes ('w', 'a') are not reads.
+_LOCAL_READ = re.compile(
+    r"""(?:\bopen|read_csv|read_json|loadtxt|genfromtxt)\(\s*["'](?:\./)?"""
+    r"""([A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9._-]+)["']\s*(?:,\s*(?:mode\s*=\s*)?["']([a-z+]*)["'])?"""
+)
+_LOCAL_LITERAL = re.compile(r"""["']\./([A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9._-]+)["']""")
+# A download left commented out (`# !wget URL`): the lab expects the file beside the notebook.
+_COMMENTED_DOWNLOAD = re.compile(r"^\s*#+\s*!?\s*(?:wget|curl)\b.*$", re.MULTILINE)
 
 
 def _joined_statements(text: str) -> list[str]:
@@ -675,6 +684,26 @@ def guess_datasets(*notebooks: NotebookNode) -> tuple[list[DatasetGuess], list[s
             notes.append(
                 f"tfds.load({name!r}): add a prepared TFDS folder with `adventures data add`"
             )
+    raw = [cell.source for nb in notebooks for cell in nb.cells if cell.cell_type == "code"]
+    for text in raw:
+        for line in _COMMENTED_DOWNLOAD.findall(text):
+            for url in _URL.findall(line):
+                name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+                if _FILE_NAME.match(name) and "." in name and not _PAGE.search(name):
+                    guess = found.setdefault(name, DatasetGuess(name))
+                    if url not in guess.urls:
+                        guess.urls.append(url)
+    for text in code:
+        for name, mode in _LOCAL_READ.findall(text):
+            if set(mode) & set("wax"):
+                continue
+            guess = found.setdefault(name, DatasetGuess(name))
+            if name not in guess.paths:
+                guess.paths.append(name)
+    for text in code:
+        for name in _LOCAL_LITERAL.findall(text):  # e.g. vocabulary='./imdb_vocab_subwords.txt'
+            if name in found and name not in found[name].paths:
+                found[name].paths.append(name)
     for text in code:
         for path in _ABS_PATH.findall(text):
             base = path.rstrip("/").rsplit("/", 1)[-1]

@@ -628,6 +628,75 @@ class StandInFinder(importlib.abc.MetaPathFinder):
         )
 
 
+class _CourseStr(str):
+    """A str that also answers `.numpy()`, as the tensor keras-nlp 0.11 returned did."""
+
+    def numpy(self):
+        return self.encode("utf-8")
+
+
+def _patch_keras_hub(keras_hub):
+    """keras-nlp 0.11 (the course's) detokenized to a string tensor, so the labs call
+    `.detokenize(ids).numpy().decode()`; today's keras-hub returns a plain str."""
+    tokenizers = getattr(keras_hub, "tokenizers", None)
+    for cls in vars(tokenizers or object).values():
+        original = isinstance(cls, type) and cls.__dict__.get("detokenize")
+        if not original or getattr(original, "_adventures", False):
+            continue
+
+        def detokenize(self, inputs, *args, _original=original, **kwargs):
+            result = _original(self, inputs, *args, **kwargs)
+            if type(result) is str:
+                note(
+                    "detokenize() returns a str in today's keras-hub (a tensor in the "
+                    "course's keras-nlp 0.11): `.numpy().decode()` still works here; use the "
+                    "str directly in new code."
+                )
+                return _CourseStr(result)
+            return result
+
+        detokenize._adventures = True
+        cls.detokenize = detokenize
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """First on sys.meta_path: the usual finders load a module, then it is patched.
+
+    For libraries too heavy to import in every kernel up front (keras-hub).
+    """
+
+    def __init__(self, patches):
+        self.patches = patches
+
+    def find_spec(self, fullname, path=None, target=None):
+        patch = self.patches.get(fullname)
+        if patch is None:
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def exec_module(module):
+            run(module)
+            try:
+                patch(module)
+            except Exception as exc:  # noqa: BLE001 - the module still imports
+                _problems.append(f"{fullname}: {type(exc).__name__}: {exc}"[:500])
+
+        loader.exec_module = exec_module
+        return spec
+
+
 # --- the kernel side: matplotlib inline, a Colab magic --------------------------------------
 
 
@@ -656,6 +725,7 @@ def install(shell=None, settings=None):
         ("builtins", lambda: _install_builtins()),
         ("sys.path", _working_folder_importable),
         ("stand-ins", lambda: sys.meta_path.append(StandInFinder())),
+        ("after-import", lambda: sys.meta_path.insert(0, _AfterImport(_AFTER_IMPORT))),
         ("urllib", _patch_urllib),
     ]
     for name, patch in (
@@ -679,6 +749,9 @@ def install(shell=None, settings=None):
             step()
         except Exception as exc:  # noqa: BLE001 - a kernel without one patch still grades
             _problems.append(f"{name}: {type(exc).__name__}: {exc}"[:500])
+
+
+_AFTER_IMPORT = {"keras_hub": _patch_keras_hub}
 
 
 def _working_folder_importable():

@@ -457,3 +457,23 @@ def test_the_training_cap_limits_epochs(sandbox_pool):
     assert errors_of(cells[1]) == []
     assert facts_of(cells[1]) == [2, 2]
     assert any(n.startswith("Training is capped at 2 epoch(s)") and "epochs=5" in n for n in notes)
+
+
+SUBWORDS = """
+import keras_nlp
+tokenizer = keras_nlp.tokenizers.WordPieceTokenizer(
+    vocabulary=["[UNK]", "the", "cat", "##s", "sat"], lowercase=True)
+ids = tokenizer.tokenize("the cats sat")
+whole = tokenizer.detokenize(ids).numpy().decode("utf-8")
+pieces = [tokenizer.detokenize([i]).numpy().decode("utf-8") for i in ids]
+print("FACTS " + json.dumps([whole, pieces, whole.upper()]))
+"""
+
+
+@pytest.mark.slow
+def test_course_era_keras_nlp_detokenize_still_has_numpy(sandbox_pool):
+    """The labs call `.detokenize(ids).numpy()` (a tensor in keras-nlp 0.11, a str today)."""
+    cells, notes = run(sandbox_pool, ["import json\n" + SUBWORDS])
+    assert errors_of(cells[0]) == []
+    assert facts_of(cells[0]) == ["the cats sat", ["the", "cat", "##s", "sat"], "THE CATS SAT"]
+    assert any("detokenize() returns a str in today's keras-hub" in n for n in notes)
