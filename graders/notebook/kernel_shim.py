@@ -23,8 +23,10 @@ imported (keras, matplotlib, tensorflow_datasets, gdown).
   stays protobuf's namespace package.
 * **Course-era compatibility** (TF 2.0-2.4 code on today's Keras, where the
   meaning is unambiguous): `predict_classes`, `Embedding(input_length=n)` on an
-  unbuilt Sequential, `Dense(units)` given a float (TF 2.x took int(units)), and the
-  exercise's training cap (`epochs_cap`).
+  unbuilt Sequential, `Dense(units)` given a float (TF 2.x took int(units)), TF 1.x's
+  `dataset.output_shapes`/`output_types`, tfds configs today's tfds retired
+  (`imdb_reviews/subwords8k`, read from the prepared copy with its SubwordTextEncoder), and
+  the exercise's training cap (`epochs_cap`).
 * **Notes.** Each of the above that happens adds a short note; `notes()` is
   what the harness writes as its `__notes__` result line (at most 20 of 300
   characters; graders.notebook.harness.parse_kernel_notes reads it).
@@ -360,11 +362,37 @@ def _build_from_input_length(model):
     note(_input_length_note(n))
 
 
+LR_NOTE = (
+    "Optimizers take `learning_rate=` since TF 2.x (Keras 3 refuses `lr=`); "
+    "`lr=` was read as `learning_rate=` here."
+)
+
+
+def _patch_optimizer_lr():
+    """TF 2.0-2.4 code passes `Adam(lr=0.01)`; Keras 3 refuses the alias it then accepted."""
+    from keras.src.optimizers.base_optimizer import BaseOptimizer
+
+    original = BaseOptimizer.__init__
+
+    def init(self, *args, **kwargs):
+        if "lr" in kwargs:
+            lr = kwargs.pop("lr")
+            if args:
+                args = (lr, *args[1:])
+            else:
+                kwargs["learning_rate"] = lr
+            note(LR_NOTE)
+        original(self, *args, **kwargs)
+
+    BaseOptimizer.__init__ = init
+
+
 def _patch_keras(keras):
     model_class, sequential, embedding = keras.Model, keras.Sequential, keras.layers.Embedding
     if getattr(model_class, "_adventures_patched", False):
         return
     model_class._adventures_patched = True
+    _patch_optimizer_lr()
 
     def predict_classes(self, x, batch_size=32, verbose=0, **kwargs):
         """Old Keras: argmax over the last axis; one sigmoid unit thresholds at 0.5, (n, 1)."""
@@ -492,16 +520,130 @@ def _tfds_served_dir(name):
     return None
 
 
+_TEXT_ENCODER_FILES = {"subwords": "SubwordTextEncoder", "tokens": "TokenTextEncoder"}
+
+
+def _split_tfds_name(name):
+    """'imdb_reviews/subwords8k:1.0.0' -> ('imdb_reviews', 'subwords8k', '1.0.0')."""
+    text = str(name).strip()
+    text, _, version = text.partition(":")
+    base, _, config = text.partition("/")
+    return base.strip(), config.strip() or None, version.strip() or None
+
+
+def _version_key(text):
+    try:
+        return tuple(int(part) for part in text.split("."))
+    except ValueError:
+        return ()
+
+
+def _retired_config_builder(tfds, root, name, kwargs):
+    """A builder for a config the served data_dir holds but this tfds no longer registers.
+
+    Today's tfds dropped the text-encoded configs (imdb_reviews/subwords8k, ...) the older
+    lessons load, and builder_from_directory refuses their features.json. So the registered
+    builder gets that config back when its config class takes a text_encoder_config and the
+    folder holds the encoder's file (`text.text.subwords`): its Text feature then reads the
+    encoder, as the retired config did. Other folders are read with
+    tfds.builder_from_directory. None when the config is registered or nothing is served;
+    DataNotAvailable when a served dataset lacks the retired config.
+    """
+    base, config, version = _split_tfds_name(name)
+    if root is None or not config:
+        return None
+    try:
+        cls = tfds.builder_cls(base)
+    except Exception:  # noqa: BLE001 - not a registered dataset: read the folder as it is
+        cls = None
+    if cls is not None and any(c.name == config for c in cls.BUILDER_CONFIGS or ()):
+        return None
+    config_dir = os.path.join(root, base, config)
+    if not os.path.isdir(config_dir):
+        if cls is None:
+            return None
+        raise DataNotAvailable(
+            f"TFDS config {base}/{config} is not in today's tensorflow-datasets nor in this "
+            f"exercise's data, and the grader has no network: ask the instructor to add a "
+            f"prepared data_dir holding {base}/{config}/ (adventures data add FOLDER --tfds)"
+        )
+    versions = [v for v in os.listdir(config_dir) if _version_key(v)]
+    if version and version in versions:
+        versions = [version]
+    if not versions:
+        return None
+    chosen = max(versions, key=_version_key)
+    version_dir = os.path.join(config_dir, chosen)
+    encoder_cls = None
+    for suffix, encoder_name in _TEXT_ENCODER_FILES.items():
+        if os.path.exists(os.path.join(version_dir, "text.text." + suffix)):
+            encoder_cls = getattr(tfds.deprecated.text, encoder_name)
+    config_cls = type(cls.BUILDER_CONFIGS[0]) if cls is not None and cls.BUILDER_CONFIGS else None
+    takes_encoder = config_cls is not None and (
+        "text_encoder_config" in inspect.signature(config_cls.__init__).parameters
+    )
+    if encoder_cls is not None and takes_encoder:
+        retired = config_cls(
+            name=config,
+            description=f"{config} (retired from tfds 4.x, read from the exercise's data)",
+            text_encoder_config=tfds.deprecated.text.TextEncoderConfig(encoder_cls=encoder_cls),
+        )
+        if str(retired.version) == chosen:
+            retired_cls = type(
+                cls.__name__,
+                (cls,),
+                {
+                    "name": cls.name,
+                    "BUILDER_CONFIGS": [*cls.BUILDER_CONFIGS, retired],
+                    "__module__": cls.__module__,  # its description and citation files
+                },
+                skip_registration=True,
+            )
+            builder_kwargs = dict(kwargs.get("builder_kwargs") or {})
+            builder_kwargs.pop("config", None)
+            return retired_cls(data_dir=root, config=config, **builder_kwargs)
+    return tfds.builder_from_directory(version_dir)
+
+
+def _retired_config_note(call, name):
+    note(
+        f"tfds.{call}({name!r}): today's tensorflow-datasets no longer has this config; it was "
+        "read from the exercise's prepared copy (new code: the plain_text config and a "
+        "TextVectorization layer)."
+    )
+
+
 def _patch_tfds(tfds):
     original_load, original_builder = tfds.load, tfds.builder
     if getattr(original_load, "_adventures", False):
         return
+    load_signature = inspect.signature(original_load)
+
+    def load_retired(builder, name, args, kwargs):
+        """What tfds.load returns, from a builder made by _retired_config_builder."""
+        bound = load_signature.bind(name, *args, **kwargs)
+        bound.apply_defaults()
+        given = bound.arguments
+        as_dataset_kwargs = dict(given.get("as_dataset_kwargs") or {})
+        as_dataset_kwargs.setdefault("split", given["split"])
+        as_dataset_kwargs.setdefault("as_supervised", given["as_supervised"])
+        as_dataset_kwargs.setdefault("batch_size", given["batch_size"])
+        as_dataset_kwargs.setdefault("shuffle_files", given["shuffle_files"])
+        as_dataset_kwargs.setdefault("decoders", given["decoders"])
+        as_dataset_kwargs.setdefault("read_config", given["read_config"])
+        dataset = builder.as_dataset(**as_dataset_kwargs)
+        _retired_config_note("load", name)
+        return (dataset, builder.info) if given["with_info"] else dataset
 
     @functools.wraps(original_load)
     def load(name, *args, **kwargs):
         root = _tfds_served_dir(name)
         kwargs["download"] = False
         kwargs["try_gcs"] = False
+        retired = _retired_config_builder(tfds, root, name, kwargs)
+        if retired is not None:
+            kwargs["data_dir"] = root
+            return load_retired(retired, name, args, kwargs)
         if root is not None:
             kwargs["data_dir"] = root
             note(f"tfds.load({name!r}) read the exercise's prepared copy (no download here).")
@@ -514,6 +656,10 @@ def _patch_tfds(tfds):
     @functools.wraps(original_builder)
     def builder(name, *args, **kwargs):
         root = _tfds_served_dir(name)
+        retired = _retired_config_builder(tfds, root, name, kwargs)
+        if retired is not None:
+            _retired_config_note("builder", name)
+            return retired
         if root is not None:
             kwargs["data_dir"] = root
             kwargs["try_gcs"] = False
@@ -522,6 +668,28 @@ def _patch_tfds(tfds):
 
     load._adventures = builder._adventures = True
     tfds.load, tfds.builder = load, builder
+
+
+def _patch_tf_data(tf):
+    """TF 1.x datasets had `.output_shapes`/`.output_types` (the older lessons pass them to
+    padded_batch); TF 2 has tf.compat.v1.data.get_output_shapes/get_output_types."""
+    dataset = tf.data.Dataset
+    compat = tf.compat.v1.data
+    for attr, getter in (
+        ("output_shapes", compat.get_output_shapes),
+        ("output_types", compat.get_output_types),
+    ):
+        if hasattr(dataset, attr):
+            continue
+
+        def read(self, _attr=attr, _getter=getter):
+            note(
+                f"dataset.{_attr} is TF 1.x: it ran as tf.compat.v1.data.get_{_attr}(dataset) "
+                "(in TF 2 use dataset.element_spec)"
+            )
+            return _getter(self)
+
+        setattr(dataset, attr, property(read))
 
 
 def _patch_gdown(gdown):
@@ -731,6 +899,7 @@ def install(shell=None, settings=None):
     for name, patch in (
         ("keras", _patch_keras),
         ("tensorflow_datasets", _patch_tfds),
+        ("tensorflow", _patch_tf_data),
         ("gdown", _patch_gdown),
     ):
         steps.append((name, functools.partial(_patch_if_imported, name, patch)))

@@ -9,7 +9,9 @@ the same.
 from __future__ import annotations
 
 import copy
+import re
 
+import bleach
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
@@ -18,6 +20,30 @@ _DROPPED_MIME = (
     "application/vnd.jupyter.widget-view+json",
     "application/vnd.jupyter.widget-state+json",
 )
+
+# nbconvert's own clean_html allows bleach's inline tags only, so with sanitize_html a markdown
+# cell's <h1>/<p> and a DataFrame's <thead>/<th> came out as escaped text. The same sanitiser
+# (scripts, handlers and unknown tags still escaped), with the tags markdown and pandas emit.
+_TAGS = frozenset(
+    {*bleach.ALLOWED_TAGS, "div", "span", "p", "br", "hr", "pre", "code", "kbd", "sub", "sup"}
+    | {"del", "s", "u", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "img", "details"}
+    | {"summary", "table", "caption", "thead", "tbody", "tfoot", "tr", "th", "td"}
+)
+_ATTRIBUTES = {
+    **bleach.ALLOWED_ATTRIBUTES,
+    "*": ["class", "id", "title"],
+    "img": ["src", "alt", "width", "height"],
+    "th": ["colspan", "rowspan"],
+    "td": ["colspan", "rowspan"],
+}
+# A DataFrame's scoped <style> would be escaped into visible CSS text: drop it, body and all.
+_STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _clean_html(element) -> str:
+    """nbconvert's clean_html filter with a fuller allowlist (why: see _TAGS)."""
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(_STYLE_BLOCK.sub("", text), tags=_TAGS, attributes=_ATTRIBUTES)
 
 
 def render_html(executed_nb: NotebookNode, *, full_page: bool = True) -> str:
@@ -32,6 +58,10 @@ def render_html(executed_nb: NotebookNode, *, full_page: bool = True) -> str:
                     data.pop(mime, None)
                 if not data:
                     data["text/plain"] = "[output not shown]"
-    exporter = HTMLExporter(sanitize_html=True, template_name="lab" if full_page else "basic")
+    exporter = HTMLExporter(
+        sanitize_html=True,
+        template_name="lab" if full_page else "basic",
+        filters={"clean_html": _clean_html},
+    )
     body, _ = exporter.from_notebook_node(nb)
     return body

@@ -72,3 +72,14 @@ def test_upload_and_watch_it_graded(real_queue, tmp_path):
         assert page.is_visible("#notebook-link")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1
+        # The summary and notes are drawn live as the reloaded page draws them (no raw backticks).
+        notes = page.inner_text("#grade-notes")
+        assert "checks passed" in notes and "`" not in notes, notes
+        live_checks = page.inner_text("#checks")
+        page.reload()
+        assert page.inner_text("#grade-notes") == notes
+        assert page.inner_text("#checks") == live_checks
+        assert page.is_hidden("#waiting")
+        # The executed notebook shows markdown as HTML, not as escaped tags.
+        page.goto(base + page.get_attribute("#notebook-link a", "href"))
+        assert "<h1" not in page.inner_text("body") and "<p>" not in page.inner_text("body")

@@ -727,14 +727,24 @@ def imdb_vocab_subwords(
     return path
 
 
+SUBWORDS_TARGET = 2**13  # the retired config's target vocabulary size (its name says 8k)
+
+
 def imdb_tfds(
-    data_dir: Path, sizes: tuple[int, int, int] = FULL.imdb, vocab_size: int = FULL.vocab
+    data_dir: Path,
+    sizes: tuple[int, int, int] = FULL.imdb,
+    vocab_size: int = FULL.vocab,
+    subwords_target: int = SUBWORDS_TARGET,
 ) -> Path:
-    """Writes `imdb_reviews/plain_text/<version>` into `data_dir` with TFDS's own writer.
+    """Writes `imdb_reviews/plain_text/<version>` and `imdb_reviews/subwords8k/<version>` into
+    `data_dir` with TFDS's own writer.
 
     A subclass of the installed ImdbReviews builder (same name, config, version and features,
     not registered) prepares the splits from generated reviews, so the registered builder reads
-    the folder back with `tfds.load("imdb_reviews", data_dir=..., download=False)`.
+    plain_text back with `tfds.load("imdb_reviews", data_dir=..., download=False)`.
+    subwords8k is the config tfds 4.x retired (the older lessons load it): the same reviews,
+    int-encoded by a SubwordTextEncoder built from the train split as tfds built it, saved as
+    `text.text.subwords` beside the records, where the config's Text feature reads it back.
     Returns the `imdb_reviews` folder.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -745,14 +755,27 @@ def imdb_tfds(
 
     split_sizes = dict(zip(("train", "test", "unsupervised"), sizes, strict=True))
 
+    text = tfds.deprecated.text
+    subwords = imdb.IMDBReviewsConfig(
+        name="subwords8k",
+        description="Uses `tfds.deprecated.text.SubwordTextEncoder` with 8k vocab size",
+        text_encoder_config=text.TextEncoderConfig(
+            encoder_cls=text.SubwordTextEncoder, vocab_size=subwords_target
+        ),
+    )
+
     class StandIn(imdb.Builder, skip_registration=True):
         name = "imdb_reviews"
+        BUILDER_CONFIGS = [*imdb.Builder.BUILDER_CONFIGS, subwords]
         # the real builder's files, for its description, citation and checksums, wherever
         # this class is defined
         pkg_dir_path = imdb.Builder._get_pkg_dir_path()
         code_path = epath.Path(inspect.getfile(imdb.Builder))
 
         def _split_generators(self, dl_manager):
+            # a no-op for plain_text; subwords8k builds its encoder from the train split
+            train, _ = imdb_texts("train", split_sizes["train"], vocab_size)
+            self.info.features["text"].maybe_build_from_corpus(iter(train))
             return {split: self._generate_examples(split) for split in split_sizes}
 
         def _generate_examples(self, split):
@@ -772,11 +795,12 @@ def imdb_tfds(
         mock.patch.object(serializer, "serialize_example", deterministic),
     ):
         tfds.disable_progress_bar()
-        builder = StandIn(data_dir=tmp, config="plain_text")
-        builder.download_and_prepare(
-            download_dir=os.path.join(tmp, "downloads"),
-            download_config=tfds.download.DownloadConfig(try_download_gcs=False),
-        )
+        for config in ("plain_text", "subwords8k"):
+            builder = StandIn(data_dir=tmp, config=config)
+            builder.download_and_prepare(
+                download_dir=os.path.join(tmp, "downloads"),
+                download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+            )
         built = Path(tmp) / "imdb_reviews"
         _normalise_info(built, imdb.Builder.__module__)
         target = data_dir / "imdb_reviews"

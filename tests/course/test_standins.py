@@ -198,6 +198,18 @@ socket.create_connection = refuse
 socket.getaddrinfo = refuse
 import tensorflow_datasets as tfds
 d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+from graders.notebook import kernel_shim
+def subwords(first_text):
+    # the retired subwords8k config, read as the kernel shim reads it for the older lessons
+    builder = kernel_shim._retired_config_builder(tfds, d, "imdb_reviews/subwords8k", {})
+    encoder = builder.info.features["text"].encoder
+    ids, label = next(iter(builder.as_dataset(split="train", as_supervised=True)))
+    return {
+        "encoder": type(encoder).__name__, "vocab": encoder.vocab_size,
+        "splits": {k: v.num_examples for k, v in builder.info.splits.items()},
+        "same_first": encoder.decode(ids.numpy().tolist()) == first_text,
+    }
 ds = tfds.load("imdb_reviews", data_dir=d, as_supervised=True, download=False)
 imdb, info = tfds.load("imdb_reviews", with_info=True, as_supervised=True, data_dir=d)
 text, label = next(iter(imdb["train"]))
@@ -211,6 +223,7 @@ print("RESULT", json.dumps({
     "first": [text.dtype.name, label.dtype.name, int(label)],
     "unsup": sorted({int(x["label"]) for x in tfds.load("imdb_reviews", split="unsupervised",
                      data_dir=d, download=False)}),
+    "subwords": subwords(text.numpy().decode()),
 }))
 """
 
@@ -223,7 +236,7 @@ def test_imdb_tfds_folder_loads_offline_with_the_registered_builder(tmp_path):
     assert first.name == "imdb_reviews" and (first / "plain_text" / "1.0.0").is_dir()
     assert _digest(first) == _digest(again)
     run = subprocess.run(
-        [sys.executable, "-c", _READ_BACK, str(first.parent)],
+        [sys.executable, "-c", _READ_BACK, str(first.parent), str(ROOT)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -237,3 +250,7 @@ def test_imdb_tfds_folder_loads_offline_with_the_registered_builder(tmp_path):
     assert result["version"] == result["registered"] and result["config"] == "plain_text"
     assert result["first"][:2] == ["string", "int64"] and result["first"][2] in (0, 1)
     assert result["unsup"] == [-1]
+    assert (first / "subwords8k" / "1.0.0" / "text.text.subwords").is_file()
+    subwords = result["subwords"]
+    assert subwords["encoder"] == "SubwordTextEncoder" and subwords["vocab"] > 256
+    assert subwords["splits"] == result["splits"] and subwords["same_first"] is True

@@ -213,12 +213,24 @@ TFDS_WRITER = textwrap.dedent(
     import tensorflow_datasets as tfds
     from tensorflow_datasets.datasets.imdb_reviews import imdb_reviews_dataset_builder as imdb
 
+    # subwords8k: the text-encoded config today's tfds no longer registers
+    text = tfds.deprecated.text
+    subwords = imdb.IMDBReviewsConfig(
+        name="subwords8k",
+        text_encoder_config=text.TextEncoderConfig(
+            encoder_cls=text.SubwordTextEncoder, vocab_size=300
+        ),
+    )
+
     class Tiny(imdb.Builder, skip_registration=True):
         name = "imdb_reviews"
+        BUILDER_CONFIGS = [*imdb.Builder.BUILDER_CONFIGS, subwords]
         pkg_dir_path = imdb.Builder._get_pkg_dir_path()
         url_infos = None  # nothing is downloaded
 
         def _split_generators(self, dl_manager):
+            corpus = (f"train review {i}, a good film" for i in range(4))
+            self.info.features["text"].maybe_build_from_corpus(corpus)
             return {s: self._generate_examples(s) for s in ("train", "test", "unsupervised")}
 
         def _generate_examples(self, split):
@@ -228,10 +240,11 @@ TFDS_WRITER = textwrap.dedent(
 
     tfds.disable_progress_bar()
     root = sys.argv[1]
-    Tiny(data_dir=root, config="plain_text").download_and_prepare(
-        download_dir=os.path.join(root, "downloads"),
-        download_config=tfds.download.DownloadConfig(try_download_gcs=False),
-    )
+    for config in ("plain_text", "subwords8k"):
+        Tiny(data_dir=root, config=config).download_and_prepare(
+            download_dir=os.path.join(root, "downloads"),
+            download_config=tfds.download.DownloadConfig(try_download_gcs=False),
+        )
     shutil.rmtree(os.path.join(root, "downloads"), ignore_errors=True)
     """
 )
@@ -258,6 +271,9 @@ def course_data(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert (data / "tfds" / "imdb_reviews" / "plain_text").is_dir()
+    assert (
+        data / "tfds" / "imdb_reviews" / "subwords8k" / "1.0.0" / "text.text.subwords"
+    ).is_file()
     _manifest(
         data,
         urls={
@@ -388,6 +404,52 @@ def test_downloads_are_answered_from_the_exercise_data(sandbox_pool, course_data
     assert len(notes) <= 20
 
 
+SUBWORDS_LESSON = """
+import json
+import tensorflow as tf
+import tensorflow_datasets as tfds
+imdb, info = tfds.load("imdb_reviews/subwords8k", with_info=True, as_supervised=True)
+train_data, test_data = imdb["train"], imdb["test"]
+tokenizer = info.features["text"].encoder
+sample = "TensorFlow, from basics to mastery"
+ids = tokenizer.encode(sample)
+batches = train_data.shuffle(10).padded_batch(3, tf.compat.v1.data.get_output_shapes(train_data))
+x, y = next(iter(batches))
+tf1_style = test_data.padded_batch(2, test_data.output_shapes)  # TF 1.x's attribute
+only_test = tfds.load("imdb_reviews/subwords8k", split="test")
+print("FACTS " + json.dumps({
+    "encoder": type(tokenizer).__name__, "vocab": tokenizer.vocab_size,
+    "subwords": len(tokenizer.subwords), "round_trip": tokenizer.decode(ids) == sample,
+    "batch": [list(x.shape), x.dtype.name, list(y.shape)],
+    "decoded": tokenizer.decode([int(i) for i in x[0] if i]).startswith("train review"),
+    "tf1_style": [list(next(iter(tf1_style))[0].shape)[0], str(test_data.output_types[0])],
+    "splits": sorted(imdb), "test_spec": only_test.element_spec["text"].dtype.name,
+    "builder": tfds.builder("imdb_reviews/subwords8k").info.features["text"].encoder.vocab_size,
+}))
+"""
+
+
+@pytest.mark.slow
+def test_a_retired_subwords_config_loads_from_the_prepared_copy(sandbox_pool, course_data):
+    """The older lessons' tfds.load("imdb_reviews/subwords8k") and its SubwordTextEncoder."""
+    missing = 'tfds.load("imdb_reviews/subwords32k", as_supervised=True)'
+    cells, notes = run(sandbox_pool, [SUBWORDS_LESSON, missing], data=course_data)
+    ((ename, evalue),) = errors_of(cells[1])
+    assert ename == "DataNotAvailable" and "imdb_reviews/subwords32k/" in evalue
+    assert errors_of(cells[0]) == [], text_of(cells[0])
+    facts = facts_of(cells[0])
+    assert facts["encoder"] == "SubwordTextEncoder" and facts["round_trip"] is True
+    assert facts["vocab"] == facts["builder"] > 256 and facts["subwords"] >= 1
+    (rows, length), dtype, labels = facts["batch"]
+    assert rows == 3 and length > 0 and dtype == "int64" and labels == [3]
+    assert facts["decoded"] is True
+    assert facts["tf1_style"] == [2, "<dtype: 'int64'>"]
+    assert any(n.startswith("dataset.output_shapes is TF 1.x") for n in notes)
+    assert facts["splits"] == ["test", "train", "unsupervised"]
+    assert facts["test_spec"] == "int64"
+    assert any(n.startswith("tfds.load('imdb_reviews/subwords8k'): today's") for n in notes)
+
+
 # --- course-era compatibility -------------------------------------------------------------------
 
 COMPAT = """
@@ -477,3 +539,18 @@ def test_course_era_keras_nlp_detokenize_still_has_numpy(sandbox_pool):
     assert errors_of(cells[0]) == []
     assert facts_of(cells[0]) == ["the cats sat", ["the", "cat", "##s", "sat"], "THE CATS SAT"]
     assert any("detokenize() returns a str in today's keras-hub" in n for n in notes)
+
+
+@pytest.mark.slow
+def test_course_era_lr_reads_as_learning_rate(sandbox_pool):
+    code = (
+        "import json\nimport tensorflow as tf\n"
+        "adam = tf.keras.optimizers.Adam(lr=0.01)\n"
+        "sgd = tf.keras.optimizers.SGD(lr=0.5, momentum=0.9)\n"
+        "print('FACTS ' + json.dumps([round(float(adam.learning_rate), 6),"
+        " round(float(sgd.learning_rate), 6), float(sgd.momentum)]))\n"
+    )
+    cells, notes = run(sandbox_pool, [code])
+    assert errors_of(cells[0]) == []
+    assert facts_of(cells[0]) == [0.01, 0.5, 0.9]
+    assert shim.LR_NOTE in notes

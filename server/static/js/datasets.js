@@ -23,6 +23,13 @@
     return (i ? n.toFixed(1) : n) + " " + units[i];
   }
 
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
   function say(text, isError) {
     status.textContent = text;
     status.classList.toggle("error", Boolean(isError));
@@ -34,27 +41,46 @@
       const cell = row.querySelector("td strong");
       if (!cell || cell.textContent === d.name || row.querySelector("td[colspan]")) row.remove();
     }
+    // The same cells as the page's own rows (templates/instructor/datasets.html).
     const row = document.createElement("tr");
+    const files = d.file_count === 1 ? " file" : " files";
     const cells = [
-      d.name + (d.tfds ? " (TFDS)" : ""),
+      d.name,
       String(d.version),
-      d.kind + (d.kind === "dir" ? " (" + d.file_count + " files)" : ""),
+      d.kind + (d.kind === "dir" ? " (" + d.file_count + files + ")" : ""),
       size(d.size),
-      (d.urls || []).join(" ") || "–",
-      (d.used_by || []).join(", ") || "–",
+      "", // URLs and used-by: built below
+      "",
       (d.added_at || "").slice(0, 16).replace("T", " ") + " UTC",
     ];
     cells.forEach((text, i) => {
       const td = document.createElement("td");
       if (i === 0) {
-        const strong = document.createElement("strong");
-        strong.textContent = d.name;
-        td.append(strong, d.tfds ? " TFDS" : "");
+        const strong = el("strong", d.name);
+        td.append(strong);
+        if (d.tfds) td.append(" ", el("span", "TFDS", "badge"));
+      } else if (i === 4) {
+        (d.urls || []).forEach((url, k) => {
+          if (k) td.append(document.createElement("br"));
+          // Break a long URL after its slashes (<wbr>), as the page's own rows do.
+          const code = document.createElement("code");
+          url.split("/").forEach((part, j) => {
+            if (j) code.append("/", document.createElement("wbr"));
+            code.append(part);
+          });
+          td.append(code);
+        });
+        if (!(d.urls || []).length) td.append(el("span", "–", "muted"));
+      } else if (i === 5) {
+        (d.used_by || []).forEach((slug, k) => td.append(k ? ", " : "", el("span", slug, "nowrap-wide")));
+        if (!(d.used_by || []).length) td.textContent = "–";
+      } else if (i === 6) {
+        td.append(el("small", text, "nowrap-wide"));
       } else {
         td.textContent = text;
       }
       if (i === 1 || i === 3) td.className = "num";
-      if (i === 4 || i === 6) td.classList.add("hide-narrow");
+      if (i === 2 || i === 4 || i === 6) td.classList.add("hide-narrow");
       row.append(td);
     });
     body.prepend(row);
@@ -101,11 +127,14 @@
         showRow(doc.dataset);
         form.reset();
       } else {
-        say((doc && doc.message) || "The upload failed (HTTP " + xhr.status + ").", true);
+        bar.hidden = true; // a full bar beside a refusal reads as success
+        const message = (doc && doc.message) || "The upload failed (HTTP " + xhr.status + ")";
+        say(message.charAt(0).toUpperCase() + message.slice(1) + (/[.)]$/.test(message) ? "" : "."), true);
       }
     });
     xhr.addEventListener("error", () => {
       button.disabled = false;
+      bar.hidden = true;
       say("The connection failed during the upload; try again.", true);
     });
     xhr.send(file);

@@ -17,6 +17,15 @@
     return node;
   }
 
+  // `code` in backticks becomes <code> (as templates/_feedback.html's ticks macro does); an
+  // unbalanced backtick stays as text.
+  function ticks(node, text) {
+    const parts = String(text).split("`");
+    if (parts.length % 2 === 0) { node.textContent = text; return node; }
+    parts.forEach((part, i) => node.append(i % 2 ? el("code", part) : part));
+    return node;
+  }
+
   // ---- the form ------------------------------------------------------------------------------
   const form = document.getElementById("import-form");
   if (form) {
@@ -27,7 +36,7 @@
     const token = document.querySelector('meta[name="csrf-token"]').content;
 
     const say = function (text, isError, doc) {
-      status.replaceChildren(el("p", text));
+      status.replaceChildren(ticks(el("p"), text));
       status.firstChild.id = "import-message";
       status.className = isError ? "flash error" : "";
       if (!doc) return;
@@ -48,7 +57,7 @@
       }
       if ((doc.notes || []).length) {
         const notes = el("ul", undefined, "import-notes");
-        for (const n of doc.notes) notes.append(el("li", n));
+        for (const n of doc.notes) notes.append(ticks(el("li"), n));
         status.append(notes);
       }
     };
