@@ -607,6 +607,10 @@ _LOCAL_READ = re.compile(
     r"""([A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9._-]+)["']\s*(?:,\s*(?:mode\s*=\s*)?["']([a-z+]*)["'])?"""
 )
 _LOCAL_LITERAL = re.compile(r"""["']\./([A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9._-]+)["']""")
+_LOCAL_WRITE = re.compile(
+    r"""(?:\bopen\(\s*["'](?:\./)?([\w.-]+)["']\s*,\s*(?:mode\s*=\s*)?["'][^"']*[wax]"""
+    r"""|\w*output\w*\s*=\s*["'](?:\./)?([\w.-]+)["'])"""
+)
 # A download left commented out (`# !wget URL`): the lab expects the file beside the notebook.
 _COMMENTED_DOWNLOAD = re.compile(r"^\s*#+\s*!?\s*(?:wget|curl)\b.*$", re.MULTILINE)
 
@@ -704,6 +708,9 @@ def guess_datasets(*notebooks: NotebookNode) -> tuple[list[DatasetGuess], list[s
         for name in _LOCAL_LITERAL.findall(text):  # e.g. vocabulary='./imdb_vocab_subwords.txt'
             if name in found and name not in found[name].paths:
                 found[name].paths.append(name)
+    written = {n for text in code for pair in _LOCAL_WRITE.findall(text) for n in pair if n}
+    for name in written & set(found):  # the notebook makes it itself: nothing to put there
+        found[name].paths = [p for p in found[name].paths if p != name]
     for text in code:
         for path in _ABS_PATH.findall(text):
             base = path.rstrip("/").rsplit("/", 1)[-1]

@@ -49,8 +49,8 @@ def _call_text(check: CheckSpec) -> str:
         return f"`{check.expression}`"
 
     def show(value: Any) -> str:
-        if isinstance(value, dict) and set(value) == {"$var"}:
-            return str(value["$var"])
+        if isinstance(value, dict) and len(value) == 1 and set(value) <= {"$var", "$global"}:
+            return str(next(iter(value.values())))  # a setup variable, or the notebook's own
         return describe(value, 60)
 
     parts = [show(a) for a in check.args] + [f"{k}={show(v)}" for k, v in check.kwargs.items()]

@@ -46,3 +46,14 @@ def test_files_the_notebook_writes_are_not_datasets():
 def test_data_folder_reads_stay_under_data():
     found = guesses("pd.read_csv('./data/news.csv')")
     assert found == {"news.csv": ([], [])}
+
+
+def test_a_file_the_notebook_writes_itself_is_not_put_beside_it():
+    found = guesses(
+        "compute_vocabulary(texts, vocabulary_output_file='vocab_words.txt')",
+        "# !wget -nc https://example.org/vocab_words.txt",
+        "tok = WordPieceTokenizer(vocabulary='./vocab_words.txt')",
+        "with open('notes.txt', 'w') as f:\n    f.write('x')\nprint(open('./notes.txt').read())",
+    )
+    assert found["vocab_words.txt"][0] == []
+    assert found["notes.txt"][0] == []

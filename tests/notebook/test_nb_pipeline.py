@@ -172,6 +172,7 @@ def test_warm_up_starts_the_sandbox_and_a_spare_kernel(sandbox_pool):
     warm_up(EXERCISES, pool=sandbox_pool)
     slot = sandbox_pool._all[0]
     assert slot.zygote is not None and slot.zygote.alive
-    assert set(slot.zygote.data_dirs) == {"c3w4-generate", "c3w4-ngrams"}
+    # Every bundled exercise's data (the shared pool may also show earlier tests' folders).
+    assert {"c3w4-generate", "c3w4-ngrams"} <= set(slot.zygote.data_dirs)
     spare = slot.spare.result(timeout=60)
     assert spare.is_alive()

@@ -38,6 +38,17 @@ def test_a_right_value_passes():
     assert "Called f([1, 2])" in test.output
 
 
+def test_a_notebook_global_argument_is_shown_by_its_name():
+    check = CheckSpec(
+        name="g",
+        function="fit_vectorizer",
+        args=[{"$global": "train_texts"}],
+        globals=["train_texts"],
+    )
+    test = score_check(check, 1.0, CheckOutcome(ok=True, value=[1]), [1], not_run_reason="")
+    assert "Called fit_vectorizer(train_texts)." in test.output
+
+
 def test_a_wrong_visible_value_shows_expected_and_hint():
     test = score_check(VISIBLE, 2.0, CheckOutcome(ok=True, value=[4]), [3], not_run_reason="")
     assert test.status == "failed" and test.score == 0
