@@ -33,6 +33,26 @@ def _warm_reference() -> None:
         logging.getLogger("adventures.worker").exception("reference warm-up failed")
 
 
+def _watch_sandbox(app) -> None:
+    """Start the sandbox now (the first member does not wait); if it cannot start, say so.
+
+    The state goes to the database for the dashboard and exercise pages; while it
+    is down notebook jobs stay queued and a thread retries the warm-up.
+    """
+    from graders.notebook import warm_up
+    from server.config import datasets_dir
+    from server.services import grader_health
+    from server.services.exercises import EXERCISES_DIR
+
+    monitor = grader_health.SandboxMonitor(
+        app, lambda: warm_up(EXERCISES_DIR, datasets_root=datasets_dir())
+    )
+    grader_health.install(monitor)
+    with app.app_context():
+        monitor.check_once()
+    monitor.start()
+
+
 def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     """Start consuming; a CPU worker also takes GPU jobs when GPU_FALLBACK_TO_CPU is on."""
     from server import create_app
@@ -45,15 +65,7 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     # first new variant then waits for one computation, not for the import as well.
     threading.Thread(target=_warm_reference, daemon=True, name="warm-reference").start()
     if not gpu:
-        from graders.notebook import warm_up
-        from server.config import datasets_dir
-        from server.services.exercises import EXERCISES_DIR
-
-        # Start the sandbox and a spare kernel now, so the first member does not wait for it.
-        try:
-            warm_up(EXERCISES_DIR, datasets_root=datasets_dir())
-        except Exception:  # a sandbox problem is reported per submission; answers still grade
-            logging.getLogger("adventures.worker").exception("sandbox warm-up failed")
+        _watch_sandbox(app)
     if gpu:
         from graders.notebook.devices import detect_gpus
 

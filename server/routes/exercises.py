@@ -250,14 +250,28 @@ def detail(slug: str):
             flash(exc.message, "error")
             view = exercise_view(exercise, user, with_attempts=True)
             return render_template(
-                "exercises/detail.html", ex=view, answer=request.form.get("answer", "")
+                "exercises/detail.html",
+                ex=view,
+                answer=request.form.get("answer", ""),
+                grading=_notebook_grading(exercise),
             ), exc.status
         if sub.status in ("queued", "running"):
             return redirect(url_for("exercises.submission_page", submission_id=sub.id))
         return redirect(url_for("exercises.detail", slug=slug, _anchor="result"))
     _warm_variant(exercise, user)
     view = exercise_view(exercise, user, with_attempts=True)
-    return render_template("exercises/detail.html", ex=view, answer="")
+    return render_template(
+        "exercises/detail.html", ex=view, answer="", grading=_notebook_grading(exercise)
+    )
+
+
+def _notebook_grading(exercise: Exercise):
+    """A notebook page says so when no worker can grade it now (uploads still queue)."""
+    if exercise.kind != "notebook":
+        return None
+    from server.services import grader_health
+
+    return grader_health.current()
 
 
 @bp.get("/exercises/<slug>/starter.ipynb")

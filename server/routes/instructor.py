@@ -34,6 +34,7 @@ from server.routes.errors import ApiError, json_body
 from server.routes.guards import api_instructor_required, api_user, instructor_page
 from server.services import exercises as catalog
 from server.services import (
+    grader_health,
     instructor,
     instructor_events,
     instructor_exports,
@@ -433,6 +434,7 @@ def index():
         recent=recent,
         regrades=regrade.recent(5),
         top=leaderboard.standings(limit=5),
+        grading=grader_health.current(),
     )
 
 

@@ -14,11 +14,12 @@ from server.models.base import utcnow
 from server.models.exercise import Exercise
 from server.models.submission import Submission
 from server.models.user import User
-from server.services import datasets, reference_values
+from server.services import datasets, events, grader_health, reference_values
 from server.services.exercises import EXERCISES_DIR, spec_of
 from server.services.submissions import (
     SubmissionError,
     mark_running,
+    public_view,
     record_progress,
     record_result,
 )
@@ -72,6 +73,8 @@ def grade_job(submission_id: int) -> None:
     sub = db.session.get(Submission, submission_id)
     if sub is None or sub.status in ("graded", "error"):
         return  # a retried job after the result landed: nothing to do
+    if grader_health.sandbox_down() is not None:
+        return  # left queued, no attempt spent: the sandbox monitor requeues it when it is back
     exercise = sub.exercise
     spec = spec_of(exercise)
     mark_running(sub, {"cell": 0, "cells": None})
@@ -94,6 +97,11 @@ def grade_job(submission_id: int) -> None:
         progress=progress,
         datasets_root=store,
     )
+    doc = result.to_dict()
+    if is_infrastructure_failure(doc.get("status"), doc.get("error")):
+        _put_back(sub, (doc.get("error") or "").removeprefix("sandbox:").strip())
+        return
+    grader_health.report_success()
     if len(known) < len(keys):
         # Keep what this worker computed, so every other worker reads it from the database.
         values, _errors = expected_values(spec, runner, known, folder=folder, datasets_root=store)
@@ -102,10 +110,60 @@ def grade_job(submission_id: int) -> None:
                 reference_values.store(keys[name], value)
     record_result(
         submission_id,
-        result.to_dict(),
+        doc,
         executed_notebook=result.executed_notebook_bytes(),
         device=result.device,
     )
+
+
+def is_infrastructure_failure(status: str | None, error: str | None) -> bool:
+    """The grader's sandbox failed (not the member's code): see graders.notebook.pipeline._run."""
+    return status == "error" and (error or "").startswith("sandbox:")
+
+
+def _put_back(sub: Submission, reason: str) -> None:
+    """Queue it again instead of recording the failure as the member's result.
+
+    Attempts stay bounded (a notebook that keeps killing the sandbox must stop
+    somewhere); the last one is an error with no score, so no 0 reaches the board.
+    """
+    grader_health.report_failure(reason)
+    if sub.job_attempts >= MAX_JOB_ATTEMPTS:
+        sub.status = "error"
+        sub.score = None
+        sub.error = f"sandbox: {reason}"
+        sub.result = {
+            "status": "error",
+            "error": sub.error,
+            "output": "The grader's sandbox failed repeatedly; an instructor can regrade it.",
+            "tests": [],
+        }
+        sub.graded_at = utcnow()
+    else:
+        sub.status = "queued"
+        sub.queued_at = utcnow()
+    sub.progress = None
+    db.session.commit()
+    events.publish(f"submission:{sub.id}", "status", public_view(sub))
+
+
+def requeue_waiting() -> list[int]:
+    """After the sandbox comes back: queue every notebook submission still waiting."""
+    rows = db.session.scalars(
+        select(Submission).where(Submission.kind == "notebook", Submission.status == "queued")
+    ).all()
+    now = utcnow()
+    todo = []
+    for sub in rows:
+        sub.queued_at = now
+        spec = spec_of(sub.exercise)
+        todo.append((sub.id, bool(spec.notebook and spec.notebook.prefers_gpu)))
+    db.session.commit()
+    for sub_id, gpu in todo:
+        sub = db.session.get(Submission, sub_id)
+        if sub is not None and sub.status == "queued":
+            enqueue(sub, requires_gpu=gpu)
+    return [sub_id for sub_id, _ in todo]
 
 
 def requeue_stale(force: bool = False) -> list[int]:
