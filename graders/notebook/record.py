@@ -714,27 +714,17 @@ def record_checks(
     if failure:
         recording.problem = failure
         return recording
-    if imported.printed:
-        outcomes = parse_results(
-            raw, nonce, {EXPRESSIONS_CHECK}, max_value_bytes=limits.value_bytes
-        )
-        measured = _dumped(outcomes.get(EXPRESSIONS_CHECK))
-        if measured is None:
-            outcome = outcomes.get(EXPRESSIONS_CHECK)
-            why = pipeline._not_run_reason(report) if outcome is None else outcome.message
-            recording.problem = f"the recorder gave nothing back: {why}"
-            return recording
-        recording.checks, found = checks_from_expressions(imported.printed, measured, failed_cells)
-        recording.notes.extend(found)
-        return recording
-    outcomes = parse_results(
-        raw, nonce, {RECORD_CHECK, EXTRA_CHECK}, max_value_bytes=limits.value_bytes
-    )
-    dumped = _dumped(outcomes.get(RECORD_CHECK))
+    wanted = EXPRESSIONS_CHECK if imported.printed else RECORD_CHECK
+    outcomes = parse_results(raw, nonce, {wanted, EXTRA_CHECK}, max_value_bytes=limits.value_bytes)
+    dumped = _dumped(outcomes.get(wanted))
     if dumped is None:
-        outcome = outcomes.get(RECORD_CHECK)
+        outcome = outcomes.get(wanted)
         why = pipeline._not_run_reason(report) if outcome is None else outcome.message
         recording.problem = f"the recorder gave nothing back: {why}"
+        return recording
+    if imported.printed:
+        recording.checks, found = checks_from_expressions(imported.printed, dumped, failed_cells)
+        recording.notes.extend(found)
         return recording
     extra = _dumped(outcomes.get(EXTRA_CHECK)) or {}
     calls = [

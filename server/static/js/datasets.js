@@ -16,19 +16,7 @@
   const limit = Number(form.dataset.limit);
   const token = document.querySelector('meta[name="csrf-token"]').content;
 
-  function size(n) {
-    const units = ["B", "KB", "MB", "GB"];
-    let i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i += 1; }
-    return (i ? n.toFixed(1) : n) + " " + units[i];
-  }
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    node.textContent = text;
-    if (cls) node.className = cls;
-    return node;
-  }
+  const { el, size } = window.AdventuresDom;
 
   function say(text, isError) {
     status.textContent = text;

@@ -18,19 +18,7 @@
   function num(x) {
     return String(Number((x ?? 0).toPrecision(6)));
   }
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (cls) node.className = cls;
-    return node;
-  }
-  // `code` in backticks becomes <code>; an unbalanced backtick stays as text (as the macro does).
-  function ticks(node, text) {
-    const parts = text.split("`");
-    if (parts.length % 2 === 0) { node.textContent = text; return node; }
-    parts.forEach((part, i) => node.append(i % 2 ? el("code", part) : part));
-    return node;
-  }
+  const { el, ticks } = window.AdventuresDom;
   function drawNotes(output) {
     if (!notes) return;
     const lines = String(output || "").split("\n").map((l) => l.trim()).filter(Boolean);
