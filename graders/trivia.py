@@ -571,8 +571,13 @@ def next_streak(streak: int, verdict: Verdict) -> int:
     return streak + 1 if verdict.correct else 0
 
 
-def is_late(elapsed_s: float, limit_s: float) -> bool:
-    """Whether an answer arrived after the timer plus NETWORK_GRACE_S (the server refuses it)."""
+def is_late(elapsed_s: float, limit_s: float = 0.0) -> bool:
+    """Whether an answer arrived after the timer plus NETWORK_GRACE_S (the server refuses it).
+
+    The one lateness rule: the games take an answer, close a question and show a
+    self-paced player's result by it. `elapsed_s` counts from the question's opening
+    with `limit_s` to answer, or (limit_s left at 0) from its deadline.
+    """
     return elapsed_s > limit_s + NETWORK_GRACE_S
 
 

@@ -33,7 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
 
-    from server.services.events import make_bus
+    from server.services.live import make_bus
 
     app.extensions["adventures.bus"] = make_bus(app)
 

@@ -135,8 +135,8 @@ def exercises_import(
     from graders.notebook.importer import import_exercise, match_store, write_exercise
     from graders.notebook.record import record_checks
     from graders.spec import ExerciseSpec
-    from server.services import datasets
     from server.services.exercises import EXERCISES_DIR
+    from server.services.grading import datasets
 
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,63}", slug):
         raise click.ClickException(f"slug {slug!r}: use 2-64 lowercase letters, digits and '-'.")
@@ -270,7 +270,7 @@ def data_group() -> None:
 
 
 def _data_store():
-    from server.services import datasets
+    from server.services.grading import datasets
 
     return datasets.store()
 
@@ -289,7 +289,7 @@ def _data_store():
 def data_add(path: Path, name: str | None, urls: tuple[str, ...], tfds, unpack: bool) -> None:
     """Add PATH (a file or a folder) to the store; the same bytes again make no new version."""
     from graders.datasets import DatasetError
-    from server.services import datasets
+    from server.services.grading import datasets
 
     try:
         result = _data_store().add(path, name=name, urls=urls, tfds=tfds, unpack=unpack)
@@ -313,7 +313,7 @@ def data_add(path: Path, name: str | None, urls: tuple[str, ...], tfds, unpack: 
 def data_list(as_json: bool) -> None:
     """Every dataset (current version), and the ones exercises list but the store lacks."""
     from graders.datasets import human_size
-    from server.services import datasets
+    from server.services.grading import datasets
 
     rows = datasets.listing()
     if as_json:
@@ -342,7 +342,7 @@ def data_list(as_json: bool) -> None:
 def data_show(name: str, as_json: bool) -> None:
     """One dataset: its files, URLs and every version."""
     from graders.datasets import human_size
-    from server.services import datasets
+    from server.services.grading import datasets
 
     store = _data_store()
     ref = store.get(name)

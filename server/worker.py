@@ -16,19 +16,21 @@ _CONSUMER = dict(
 )
 
 
-def _consume(queue, workers: int, periodic: bool) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    import server.jobs  # noqa: F401  (registers the tasks)
+def _consume(queue, workers: int, periodic: bool, app=None) -> None:
+    """Consume in this process; a forked side process builds its own app (no shared pool)."""
+    from server import create_app, jobs  # importing jobs registers the tasks
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    jobs.use_app(app if app is not None else create_app())
     consumer = queue.create_consumer(workers=workers, periodic=periodic, **_CONSUMER)
     consumer.run()
 
 
 def _warm_reference() -> None:
-    from server.services import reference_values
+    from server.services.grading import references
 
     try:
-        reference_values.runner().warm()
+        references.runner().warm()
     except Exception:  # the first job will start it again and report what is wrong
         logging.getLogger("adventures.worker").exception("reference warm-up failed")
 
@@ -41,13 +43,12 @@ def _watch_sandbox(app) -> None:
     """
     from graders.notebook import warm_up
     from server.config import datasets_dir
-    from server.services import grader_health
     from server.services.exercises import EXERCISES_DIR
+    from server.services.grading import health
+    from server.services.grading.monitor import SandboxMonitor
 
-    monitor = grader_health.SandboxMonitor(
-        app, lambda: warm_up(EXERCISES_DIR, datasets_root=datasets_dir())
-    )
-    grader_health.install(monitor)
+    monitor = SandboxMonitor(app, lambda: warm_up(EXERCISES_DIR, datasets_root=datasets_dir()))
+    health.install(monitor)
     with app.app_context():
         monitor.check_once()
     monitor.start()
@@ -56,11 +57,11 @@ def _watch_sandbox(app) -> None:
 def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     """Start consuming; a CPU worker also takes GPU jobs when GPU_FALLBACK_TO_CPU is on."""
     from server import create_app
-    from server.services import notebooks
+    from server.services.grading import queue
 
     app = create_app()
     with app.app_context():
-        notebooks.requeue_stale(force=True)
+        queue.requeue_stale(force=True)
     # Import TensorFlow in the reference child now, beside the sandbox start-up: a member's
     # first new variant then waits for one computation, not for the import as well.
     threading.Thread(target=_warm_reference, daemon=True, name="warm-reference").start()
@@ -73,7 +74,7 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
         if not gpus:
             raise SystemExit("adventures worker --gpu: TensorFlow sees no GPU on this machine.")
         # One job per GPU: TensorFlow grabs a whole device per process.
-        _consume(huey_gpu, workers=len(gpus), periodic=False)
+        _consume(huey_gpu, workers=len(gpus), periodic=False, app=app)
         return
     fallback = os.environ.get("GPU_FALLBACK_TO_CPU", "1") != "0"
     side = None
@@ -81,7 +82,7 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
         side = multiprocessing.Process(target=_consume, args=(huey_gpu, 1, False), daemon=True)
         side.start()
     try:
-        _consume(huey, workers=concurrency, periodic=True)
+        _consume(huey, workers=concurrency, periodic=True, app=app)
     finally:
         if side is not None and side.is_alive():
             side.terminate()

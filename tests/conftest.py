@@ -21,6 +21,7 @@ os.environ.pop("DATABASE_URL", None)
 from server import create_app  # noqa: E402
 from server.extensions import db, huey, huey_gpu  # noqa: E402
 from server.services import accounts  # noqa: E402
+from tests.sse import Stream  # noqa: E402
 
 PASSWORD = "correct horse battery"
 
@@ -200,3 +201,22 @@ def seeded(app):
     with app.app_context():
         seed_exercises()
     return app
+
+
+@pytest.fixture
+def sse(monkeypatch):
+    """open(client, url) -> tests.sse.Stream; streams send keep-alives often so readers stop."""
+    from server.routes import sse as sse_module
+
+    monkeypatch.setattr(sse_module, "KEEPALIVE_S", 0.2)
+    readers: list[Stream] = []
+
+    def open_(client, url: str, **kw) -> Stream:
+        reader = Stream.client(client, url, **kw)
+        assert (reader.status, reader.mimetype) == (200, sse_module.MIMETYPE), reader.body
+        readers.append(reader)
+        return reader
+
+    yield open_
+    for reader in readers:
+        reader.close()

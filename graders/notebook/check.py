@@ -9,20 +9,17 @@ START/END CODE HERE markers).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from graders.markers import END, START, header, starts_with_header
 from graders.notebook.pipeline import expected_values, grade_notebook
 from graders.notebook.read import NotebookError
 from graders.notebook.result import GradeResult
 from graders.spec import ExerciseSpec
-
-START = "### START CODE HERE ###"
-END = "### END CODE HERE ###"
 
 
 @dataclass
@@ -58,10 +55,9 @@ def starter_problems(spec: ExerciseSpec, starter: bytes) -> list[str]:
     sources = [c.source for c in nb.cells if c.cell_type == "code"]
     problems = []
     for function in sorted({c.function for c in spec.notebook.checks if c.function}):
-        header = re.compile(rf"\A\s*# GRADED FUNCTION: {re.escape(function)}\s*$", re.MULTILINE)
-        cells = [s for s in sources if header.match(s)]
+        cells = [s for s in sources if starts_with_header(s, function)]
         if not cells:
-            problems.append(f"starter: no cell starts with '# GRADED FUNCTION: {function}'")
+            problems.append(f"starter: no cell starts with '{header(function)}'")
         elif not (START in cells[0] and END in cells[0]):
             problems.append(f"starter: the {function} cell lacks {START} / {END}")
     return problems

@@ -41,16 +41,14 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
+from graders.markers import END, HEADER, LOOSE_HEADER, START
 from graders.notebook.limits import Limits
 from graders.notebook.read import NotebookError, read_notebook
 
-START = "### START CODE HERE ###"
-END = "### END CODE HERE ###"
-HEADER = "# GRADED FUNCTION: {name}"
 SOLUTION_FILE = "solution.ipynb"
 STARTER_FILE = "starter.ipynb"
 
-_HEADER = re.compile(r"^[ \t]*#+[ \t]*GRADED[ \t]+FUNCTIONS?[ \t]*:?[ \t]*([A-Za-z_]\w*)?")
+_HEADER = LOOSE_HEADER
 _REGIONS = (
     (
         re.compile(r"^\s*#{2,}\s*START\s+CODE\s+HERE\b.*$", re.IGNORECASE),

@@ -406,6 +406,7 @@ def grade_notebook(
         spec_hash=_spec_hash(spec, folder, datasets_root),
         notes=notes,
         executed_notebook=report.notebook if report is not None else nb,
+        reference_values=dict(expected),
     )
 
 

@@ -54,6 +54,9 @@ class GradeResult:
     spec_hash: str = ""
     notes: list[str] = field(default_factory=list)
     executed_notebook: NotebookNode | None = None
+    # {check name: expected value} as this grade used them, computed ones included: the
+    # worker stores the new ones so no other worker computes them again.
+    reference_values: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def full_marks(self) -> bool:

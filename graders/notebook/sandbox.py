@@ -90,11 +90,6 @@ class SandboxConfig:
     zygote_timeout: float = 180.0
 
 
-def bwrap_available(config: SandboxConfig | None = None) -> bool:
-    path = (config or SandboxConfig()).bwrap
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
 def _state_dir(config: SandboxConfig) -> Path:
     """A folder only we own; run folders and slot locks live there."""
     base = config.state_dir or Path(

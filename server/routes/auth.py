@@ -88,11 +88,7 @@ def logout():
 def api_register():
     """Create a member account."""
     body = json_body(Credentials)
-    try:
-        user = accounts.create_user(body.username, body.password)
-    except accounts.AccountError as exc:
-        status = 409 if exc.code == "username_taken" else 400
-        raise ApiError(status, exc.code, exc.message) from exc
+    user = accounts.create_user(body.username, body.password)
     return jsonify(id=user.id, username=user.username), 201
 
 

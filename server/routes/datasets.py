@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from graders.datasets import DatasetError, DatasetTooLarge, human_size
+from graders.datasets import human_size
 from server.extensions import csrf
 from server.routes.errors import ApiError
 from server.routes.guards import api_instructor_required, instructor_page
-from server.services import datasets
+from server.services.grading import datasets
 
 bp = Blueprint("datasets", __name__)
 api = Blueprint("datasets_api", __name__, url_prefix="/api")
@@ -83,20 +83,15 @@ def api_upload():
     if not length and "chunked" not in request.headers.get("Transfer-Encoding", "").lower():
         raise ApiError(400, "empty", "The upload is empty.")
     request.max_content_length = limit  # this route's own cap, instead of the app's 4 MB
-    try:
-        result = datasets.receive(
-            request.stream,
-            filename=filename,
-            name=(request.args.get("name") or "").strip() or None,
-            urls=[u.strip() for u in request.args.getlist("url") if u.strip()],
-            tfds=request.args.get("tfds", "").lower() in _TRUE,
-            unpack=request.args.get("unpack", "").lower() in _TRUE,
-            limit=limit,
-        )
-    except DatasetTooLarge as exc:
-        raise ApiError(413, "too_large", str(exc)) from exc
-    except DatasetError as exc:
-        raise ApiError(400, "bad_dataset", str(exc)) from exc
+    result = datasets.receive(
+        request.stream,
+        filename=filename,
+        name=(request.args.get("name") or "").strip() or None,
+        urls=[u.strip() for u in request.args.getlist("url") if u.strip()],
+        tfds=request.args.get("tfds", "").lower() in _TRUE,
+        unpack=request.args.get("unpack", "").lower() in _TRUE,
+        limit=limit,
+    )
     doc = result.ref.summary()
     doc["used_by"] = datasets.used_by().get(result.ref.name, [])
     return jsonify(created=result.created, message=result.message, dataset=doc), (

@@ -1,10 +1,11 @@
-"""One error shape for the API: {"error": code, "message": what to do}, with a 4xx status."""
+"""The one error path: every StatusError (and HTTP error) becomes {"error", "message"} JSON under
+/api, and the error page elsewhere; routes and services raise, nothing here catches per view."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -12,7 +13,7 @@ from server.services.errors import StatusError
 
 
 class ApiError(StatusError):
-    pass
+    """A refusal found by the route layer itself (a malformed body); answered like any other."""
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -25,6 +26,11 @@ def json_body(model: type[M]) -> M:
         raise ApiError(
             400, "bad_json", "Send a JSON object body with Content-Type: application/json."
         )
+    return validated(model, data)
+
+
+def validated(model: type[M], data: Any) -> M:
+    """Parse form or JSON data into a pydantic model, or answer 400 naming the field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -38,9 +44,9 @@ def _wants_json() -> bool:
 
 
 def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):
-        return jsonify(error=exc.code, message=exc.message), exc.status
+    @app.errorhandler(StatusError)
+    def _status_error(exc: StatusError):
+        return _answer(exc.status, exc.code, exc.message, exc.detail)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -53,6 +59,16 @@ def register(app: Flask) -> None:
             )
         if exc.code == 429:
             message = f"Too many requests ({exc.description}); wait a moment and try again."
-        if _wants_json():
-            return jsonify(error=code, message=message), exc.code
-        return render_template("error.html", status=exc.code, message=message), exc.code
+        response = _answer(exc.code, code, message)
+        if exc.code == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+
+def _answer(status: int, code: str, message: str, detail: dict | None = None) -> Response:
+    if _wants_json():
+        body = jsonify({**(detail or {}), "error": code, "message": message})
+    else:
+        body = make_response(render_template("error.html", status=status, message=message))
+    body.status_code = status
+    return body

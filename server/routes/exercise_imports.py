@@ -25,10 +25,10 @@ from flask_login import current_user
 from graders.datasets import human_size
 from server.extensions import csrf
 from server.routes import sse
-from server.routes.errors import ApiError
 from server.routes.guards import api_instructor_required, api_user, instructor_page
-from server.services import exercise_imports as imports
-from server.services.exercise_imports import ImportRefused, Upload
+from server.services.grading import import_requests, imports
+from server.services.grading.imports import ImportRefused, Upload
+from server.services.live import channels
 
 bp = Blueprint("exercise_imports", __name__)
 api = Blueprint("exercise_imports_api", __name__, url_prefix="/api")
@@ -66,7 +66,7 @@ def _upload(field: str) -> Upload | None:
 def _submit():
     """The form's fields -> imports.request_import (ImportRefused on a bad upload)."""
     form = request.form
-    return imports.request_import(
+    return import_requests.request_import(
         api_user() if request.path.startswith("/api/") else current_user._get_current_object(),
         slug=form.get("slug", ""),
         blank=_upload("notebook"),
@@ -79,10 +79,7 @@ def _submit():
 
 
 def _refusal(exc: ImportRefused) -> dict[str, Any]:
-    out = {"error": exc.code, "message": exc.message, **exc.detail}
-    if exc.code == "missing_datasets":
-        out["datasets_url"] = url_for("datasets.datasets_page")
-    return out
+    return {**exc.detail, "error": exc.code, "message": exc.message}
 
 
 # ---- API ------------------------------------------------------------------------------------
@@ -93,11 +90,7 @@ def _refusal(exc: ImportRefused) -> dict[str, Any]:
 def api_create_import():
     """Import a blank notebook (and its solution) as exercise SLUG; 202, then a worker runs it."""
     _lift_request_cap()
-    try:
-        row = _submit()
-    except ImportRefused as exc:
-        return jsonify(_refusal(exc)), exc.status
-    return jsonify(_doc(imports.view(row))), 202
+    return jsonify(_doc(imports.view(_submit()))), 202
 
 
 @api.get("/instructor/imports")
@@ -111,26 +104,20 @@ def api_imports():
 @api_instructor_required
 def api_import(import_id: int):
     """One import: status, phase, notes, datasets, recorded checks, what was written."""
-    try:
-        return jsonify(_doc(imports.view(imports.get_import(import_id))))
-    except ImportRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    return jsonify(_doc(imports.view(imports.get_import(import_id))))
 
 
 @api.get("/instructor/imports/<int:import_id>/events")
 @api_instructor_required
 def api_import_events(import_id: int):
     """Server-Sent Events: 'status' on every change, until the import is done or failed."""
-    try:
-        imports.get_import(import_id)
-    except ImportRefused as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    imports.get_import(import_id)
 
     def snapshot():
         return "status", _doc(imports.view(imports.get_import(import_id)))
 
     return sse.stream(
-        imports.channel(import_id),
+        channels.exercise_import(import_id),
         snapshot,
         transform=lambda event: (event.type, _doc(event.data)),
         until=lambda kind, data: isinstance(data, dict) and bool(data.get("finished")),
@@ -179,10 +166,5 @@ def import_form():
 @instructor_page
 def import_status_page(import_id: int):
     """One import, live: phase and elapsed time, then its notes, checks and outcome."""
-    from flask import abort
-
-    try:
-        row = imports.get_import(import_id)
-    except ImportRefused:
-        abort(404, f"No import {import_id}.")
+    row = imports.get_import(import_id)
     return render_template("instructor/import.html", imp=_doc(imports.view(row)))

@@ -18,14 +18,23 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from graders.notebook import render_html
 from server.extensions import csrf, limiter
 from server.models.exercise import Exercise
 from server.models.user import User
 from server.routes import sse
+from server.routes.attachments import send_attachment
 from server.routes.errors import ApiError
 from server.routes.guards import api_login_required, api_user
 from server.services import exercises as catalog
-from server.services import submissions
+from server.services.grading import health, submit
+from server.services.grading.views import (
+    SubmissionError,
+    executed_notebook_of,
+    get_for,
+    public_view,
+)
+from server.services.live import channels
 
 bp = Blueprint("exercises", __name__)
 api = Blueprint("exercises_api", __name__, url_prefix="/api")
@@ -70,7 +79,7 @@ def exercise_view(exercise: Exercise, user: User | None, *, with_attempts: bool)
             view["requires_gpu"] = spec.notebook.requires_gpu
         if user is not None:
             rows = catalog.attempts(user, exercise)
-            view["attempts"] = [submissions.public_view(s) for s in rows]
+            view["attempts"] = [public_view(s) for s in rows]
             best = catalog.best_scores(user).get(exercise.id)
             view["best_score"] = best
             view["status"] = catalog.status_for(exercise, catalog.best_scores(user))
@@ -108,7 +117,7 @@ def api_detail(slug: str):
     """One exercise for this member: prompt with their variant, and their attempts."""
     user = api_user()
     exercise = _get_or_404(slug)
-    _warm_variant(exercise, user)
+    submit.warm_variant(exercise, user)
     return jsonify(exercise_view(exercise, user, with_attempts=True))
 
 
@@ -118,11 +127,7 @@ def api_detail(slug: str):
 def api_submit(slug: str):
     """Submit an answer (JSON {answer}) or a notebook (multipart field 'notebook')."""
     user = api_user()
-    exercise = _get_or_404(slug)
-    try:
-        sub = _submit(user, exercise)
-    except submissions.SubmissionError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    sub = _submit(user, _get_or_404(slug))
     return jsonify(
         id=sub.id,
         status=sub.status,
@@ -134,26 +139,24 @@ def api_submit(slug: str):
 
 def _submit(user: User, exercise: Exercise):
     if exercise.kind == "notebook":
-        from server.services import notebooks
-
         upload = request.files.get("notebook")
         if upload is None and request.is_json:
-            raise submissions.SubmissionError(
+            raise SubmissionError(
                 400,
                 "wrong_kind",
                 "This exercise takes a notebook: send the .ipynb in the multipart field 'notebook'.",
             )
         if upload is None:
-            raise submissions.SubmissionError(
+            raise SubmissionError(
                 400, "no_notebook", "Send the .ipynb file in the multipart field 'notebook'."
             )
-        return notebooks.submit_notebook(
+        return submit.submit_notebook(
             user, exercise, upload.read(), upload.filename or "notebook.ipynb"
         )
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or "answer" not in body:
-        raise submissions.SubmissionError(400, "bad_json", 'Send JSON {"answer": ...}.')
-    return submissions.submit_answer(
+        raise SubmissionError(400, "bad_json", 'Send JSON {"answer": ...}.')
+    return submit.submit_answer(
         user, exercise, body["answer"], max_bytes=current_app.config["MAX_ANSWER_BYTES"]
     )
 
@@ -162,11 +165,7 @@ def _submit(user: User, exercise: Exercise):
 @api_login_required
 def api_submission(submission_id: int):
     """A submission's status and result document (Gradescope results.json superset)."""
-    try:
-        sub = submissions.get_for(api_user(), submission_id)
-    except submissions.SubmissionError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
-    return jsonify(submissions.public_view(sub))
+    return jsonify(public_view(get_for(api_user(), submission_id)))
 
 
 @api.get("/submissions/<int:submission_id>/events")
@@ -174,37 +173,20 @@ def api_submission(submission_id: int):
 def api_submission_events(submission_id: int):
     """Server-Sent Events: status, then progress (cell k of n), until graded."""
     user = api_user()
-    try:
-        submissions.get_for(user, submission_id)
-    except submissions.SubmissionError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
+    get_for(user, submission_id)
 
     def snapshot():
-        sub = submissions.get_for(user, submission_id)
-        return sub.status, submissions.public_view(sub)
+        sub = get_for(user, submission_id)
+        return sub.status, public_view(sub)
 
     return sse.stream(
-        f"submission:{submission_id}",
+        channels.submission(submission_id),
         snapshot,
         until=lambda kind, data: (
             kind in ("graded", "error")
             or (isinstance(data, dict) and data.get("status") in ("graded", "error"))
         ),
     )
-
-
-def _warm_variant(exercise: Exercise, user: User) -> None:
-    """Queue the member's variant value so their first answer is graded inline."""
-    if exercise.kind != "answer":
-        return
-    from server.services import reference_values
-
-    variant = catalog.variant_of(exercise, user)
-    key, target = catalog.reference_key(exercise, variant)
-    if reference_values.is_missing(reference_values.cached(key)):
-        from server.jobs import warm_reference
-
-        warm_reference(key, target, variant)
 
 
 # ---- pages ---------------------------------------------------------------
@@ -229,24 +211,21 @@ def detail(slug: str):
         abort(404, f"No exercise '{slug}'.")
     user = current_user._get_current_object()
     if request.method == "POST":
+        # The one caught error in routes: a refused form re-renders with what was typed in it.
         try:
             if exercise.kind == "notebook":
-                from server.services import notebooks
-
                 upload = request.files.get("notebook")
                 if upload is None or not upload.filename:
-                    raise submissions.SubmissionError(
-                        400, "no_notebook", "Choose an .ipynb file to upload."
-                    )
-                sub = notebooks.submit_notebook(user, exercise, upload.read(), upload.filename)
+                    raise SubmissionError(400, "no_notebook", "Choose an .ipynb file to upload.")
+                sub = submit.submit_notebook(user, exercise, upload.read(), upload.filename)
                 return redirect(url_for("exercises.submission_page", submission_id=sub.id))
-            sub = submissions.submit_answer(
+            sub = submit.submit_answer(
                 user,
                 exercise,
                 request.form.get("answer", ""),
                 max_bytes=current_app.config["MAX_ANSWER_BYTES"],
             )
-        except submissions.SubmissionError as exc:
+        except SubmissionError as exc:
             flash(exc.message, "error")
             view = exercise_view(exercise, user, with_attempts=True)
             return render_template(
@@ -258,7 +237,7 @@ def detail(slug: str):
         if sub.status in ("queued", "running"):
             return redirect(url_for("exercises.submission_page", submission_id=sub.id))
         return redirect(url_for("exercises.detail", slug=slug, _anchor="result"))
-    _warm_variant(exercise, user)
+    submit.warm_variant(exercise, user)
     view = exercise_view(exercise, user, with_attempts=True)
     return render_template(
         "exercises/detail.html", ex=view, answer="", grading=_notebook_grading(exercise)
@@ -267,11 +246,7 @@ def detail(slug: str):
 
 def _notebook_grading(exercise: Exercise):
     """A notebook page says so when no worker can grade it now (uploads still queue)."""
-    if exercise.kind != "notebook":
-        return None
-    from server.services import grader_health
-
-    return grader_health.current()
+    return health.current() if exercise.kind == "notebook" else None
 
 
 @bp.get("/exercises/<slug>/starter.ipynb")
@@ -281,38 +256,21 @@ def starter(slug: str):
     if spec is None or spec.notebook is None:
         abort(404, f"No notebook exercise '{slug}'.")
     path = catalog.EXERCISES_DIR / slug / spec.notebook.starter
-    return Response(
-        path.read_bytes(),
-        mimetype="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{slug}.ipynb"'},
-    )
+    return send_attachment(path.read_bytes(), f"{slug}.ipynb", "application/x-ipynb+json")
 
 
 @bp.get("/submissions/<int:submission_id>")
 @login_required
 def submission_page(submission_id: int):
-    try:
-        sub = submissions.get_for(current_user, submission_id)
-    except submissions.SubmissionError:
-        abort(404, "No such submission of yours.")
-    return render_template("exercises/submission.html", sub=sub, doc=submissions.public_view(sub))
+    sub = get_for(current_user, submission_id)
+    return render_template("exercises/submission.html", sub=sub, doc=public_view(sub))
 
 
 @bp.get("/submissions/<int:submission_id>/notebook")
 @login_required
 def executed_notebook(submission_id: int):
     """The executed notebook as HTML, sandboxed by CSP: member output never runs as our origin."""
-    try:
-        sub = submissions.get_for(current_user, submission_id)
-    except submissions.SubmissionError:
-        abort(404, "No such submission of yours.")
-    if sub.executed_notebook is None:
-        abort(404, "This submission has no executed notebook (yet).")
-    import nbformat
-
-    from graders.notebook import render_html
-
-    executed = nbformat.reads(sub.executed_notebook.decode("utf-8"), as_version=4)
+    executed = executed_notebook_of(get_for(current_user, submission_id))
     response = Response(render_html(executed), mimetype="text/html")
     response.headers["Content-Security-Policy"] = (
         "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"

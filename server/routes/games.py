@@ -1,8 +1,9 @@
 """Trivia games: the host's big screen, the players' phones, and the games API.
 
-Routes only parse and check who is asking; the rules live in
-server/services/games.py (state machine), game_views.py (what each viewer
-sees), game_report.py and game_banks.py.
+Routes only parse, check who is asking, call the games services and render;
+the rules live in server/services/games/ (service.py is the area's face,
+views.py what each viewer sees, report.py and banks.py). Service errors are
+StatusErrors, answered by the app's one handler (server/routes/errors.py).
 """
 
 from __future__ import annotations
@@ -31,30 +32,25 @@ from pydantic import BaseModel, Field
 from server.extensions import csrf, db, limiter
 from server.models.base import utcnow
 from server.models.game import Game
-from server.models.user import User
 from server.routes import sse
-from server.routes.errors import ApiError, json_body
+from server.routes.attachments import send_attachment
+from server.routes.errors import ApiError, json_body, validated
 from server.routes.guards import (
     api_instructor_required,
     api_login_required,
     api_user,
     instructor_page,
 )
-from server.services import game_banks, game_names, game_report, game_views, games
-from server.services.game_rate import WindowLimit
-from server.services.games import GameError
+from server.services.games import banks, names, report, service, views
+from server.services.games.core import GameError
+from server.services.games.rate import WindowLimit
+from server.services.live import channels
 
 bp = Blueprint("games", __name__)
 api = Blueprint("games_api", __name__, url_prefix="/api")
 csrf.exempt(api)
 
 MAX_ANSWER_JSON = 2000
-
-
-@api.errorhandler(GameError)
-@api.errorhandler(game_banks.QuizError)
-def _game_error(exc):
-    return jsonify(error=exc.code, message=exc.message), exc.status
 
 
 @api.before_request
@@ -71,13 +67,13 @@ def _limit(name: str, default: str):
 
 
 def _answer_limit(token: str) -> None:
-    """The per-player limit on answers and self-paced moves (see services/game_rate.py)."""
+    """The per-player limit on answers and self-paced moves (see services/games/rate.py)."""
     app = current_app._get_current_object()
     spec = _limit("GAME_ANSWER_RATE_LIMIT", "20 per 10 seconds")()
     limit = app.extensions.get("adventures.answer_limit")
     if limit is None or limit.spec != spec:
         limit = app.extensions["adventures.answer_limit"] = WindowLimit(spec)
-    allowed, retry_after = limit.hit(game_names.token_hash(token))
+    allowed, retry_after = limit.hit(names.token_hash(token))
     if not allowed:
         raise GameError(
             429, "too_many_requests", f"Too many answers ({spec}); wait {retry_after:.0f} s."
@@ -137,9 +133,9 @@ class ImportBody(BaseModel):
 def _hosted(pin: str) -> Game:
     """The live game with this PIN, if the caller is the instructor who hosts it."""
     user = api_user()
-    game = games.live_game(pin)
+    game = service.live_game(pin)
     if game is None:
-        games.find_game(pin)  # 404 for unknown PINs
+        service.find_game(pin)  # 404 for unknown PINs
         raise GameError(409, "ended", "This game has ended.")
     if game.host_id != user.id:
         raise GameError(403, "not_host", "Only the instructor who hosts this game can do this.")
@@ -147,7 +143,7 @@ def _hosted(pin: str) -> Game:
 
 
 def _host_view(game: Game, *, lists: bool = True) -> dict[str, Any]:
-    state = game_views.host_state(game, lists=lists)
+    state = views.host_state(game, lists=lists)
     state["join_url"] = url_for("games.play_pin", pin=game.pin, _external=True)
     return state
 
@@ -172,7 +168,7 @@ def _qr_svg(url: str, scale: int = 6) -> str:
 @api.get("/quizzes")
 def api_quizzes():
     """The trivia banks: [{slug, title, questions, ...}]."""
-    return jsonify([game_banks.quiz_view(q) for q in game_banks.active_quizzes()])
+    return jsonify([banks.quiz_view(q) for q in banks.active_quizzes()])
 
 
 @api.post("/quizzes")
@@ -181,17 +177,17 @@ def api_import_quiz():
     """Import a bank from Kahoot's spreadsheet template as CSV (JSON body, or multipart 'file')."""
     if request.files.get("file") is not None:
         text = request.files["file"].read().decode("utf-8-sig", errors="replace")
-        body = ImportBody.model_validate({**request.form.to_dict(), "csv": text or " "})
+        body = validated(ImportBody, {**request.form.to_dict(), "csv": text or " "})
     else:
         body = json_body(ImportBody)
-    quiz = game_banks.import_csv(
+    quiz = banks.import_csv(
         body.csv,
         slug=body.slug,
         title=body.title,
         description=body.description,
         user_id=api_user().id,
     )
-    return jsonify(game_banks.quiz_view(quiz)), 201
+    return jsonify(banks.quiz_view(quiz)), 201
 
 
 api_import_quiz.openapi_body = ImportBody
@@ -201,12 +197,11 @@ api_import_quiz.openapi_body = ImportBody
 @api_instructor_required
 def api_export_quiz(slug: str):
     """A bank in Kahoot's template layout; ?strict=1 refuses banks with questions it cannot hold."""
-    quiz = game_banks.quiz_by_slug(slug)
+    quiz = banks.quiz_by_slug(slug)
     if quiz is None:
         raise GameError(404, "no_quiz", f"No trivia bank '{slug}'.")
-    text, skipped = game_banks.export_csv(quiz, strict=request.args.get("strict") == "1")
-    response = Response(text, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{slug}-kahoot.csv"'
+    text, skipped = banks.export_csv(quiz, strict=request.args.get("strict") == "1")
+    response = send_attachment(text, f"{slug}-kahoot.csv", "text/csv")
     response.headers["X-Skipped-Questions"] = ",".join(skipped)
     return response
 
@@ -218,7 +213,7 @@ def api_export_quiz(slug: str):
 @api_instructor_required
 def api_history():
     """Recent games, newest first (instructors)."""
-    return jsonify(games.history())
+    return jsonify(service.history())
 
 
 @api.post("/games")
@@ -226,7 +221,7 @@ def api_history():
 def api_create():
     """Create a game from a bank: {quiz, mode: host|self} -> {pin, ...}."""
     body = json_body(NewGame)
-    game, token = games.create_game(
+    game, token = service.create_game(
         api_user().id,
         body.quiz,
         body.mode,
@@ -255,7 +250,7 @@ def api_join(pin: str):
     """Join with a nickname -> {player_id, player_token}; keep the token to answer and reconnect."""
     body = json_body(JoinBody)
     user = api_user(optional=True)
-    joined = games.join(
+    joined = service.join(
         pin, body.nickname, user_id=user.id if user else None, previous_token=body.player_token
     )
     return jsonify(
@@ -277,7 +272,9 @@ def api_answer(pin: str):
         )
     if len(json.dumps(body.answer)) > MAX_ANSWER_JSON:
         raise GameError(422, "bad_answer", "answer: too long.")
-    return jsonify(games.answer(pin, body.player_token, body.question, body.answer, g.received_at))
+    return jsonify(
+        service.answer(pin, body.player_token, body.question, body.answer, g.received_at)
+    )
 
 
 api_answer.openapi_body = AnswerBody
@@ -288,7 +285,7 @@ def api_advance(pin: str):
     """Self-paced: open my next question (an unanswered one counts as missed) -> my state."""
     body = json_body(TokenBody)
     _answer_limit(body.player_token)
-    return jsonify(games.advance(pin, body.player_token))
+    return jsonify(service.advance(pin, body.player_token))
 
 
 api_advance.openapi_body = TokenBody
@@ -296,7 +293,7 @@ api_advance.openapi_body = TokenBody
 
 def _host_action(name: str, action, doc: str) -> None:
     def view(pin: str):
-        game = games.settle_due(_hosted(pin))
+        game = service.settle_due(_hosted(pin))
         return jsonify(_host_view(action(game), lists=False))
 
     view.__name__ = f"api_{name}"
@@ -304,13 +301,15 @@ def _host_action(name: str, action, doc: str) -> None:
     api.add_url_rule(f"/games/<pin>/{name}", view.__name__, view, methods=["POST"])
 
 
-_host_action("start", games.start, "Start the game (instructor who hosts it).")
-_host_action("next", games.next_step, "Move on: question -> reveal -> standings -> next question.")
-_host_action("reveal", games.reveal, "Close the open question and reveal its answer.")
-_host_action("skip", games.skip, "Drop the open question unscored and open the next one.")
-_host_action("end", games.end, "End the game: podium and final standings.")
-_host_action("lock", lambda game: games.set_options(game, locked=True), "Lock: no more joins.")
-_host_action("unlock", lambda game: games.set_options(game, locked=False), "Unlock joining.")
+_host_action("start", service.start, "Start the game (instructor who hosts it).")
+_host_action(
+    "next", service.next_step, "Move on: question -> reveal -> standings -> next question."
+)
+_host_action("reveal", service.reveal, "Close the open question and reveal its answer.")
+_host_action("skip", service.skip, "Drop the open question unscored and open the next one.")
+_host_action("end", service.end, "End the game: podium and final standings.")
+_host_action("lock", lambda game: service.set_options(game, locked=True), "Lock: no more joins.")
+_host_action("unlock", lambda game: service.set_options(game, locked=False), "Unlock joining.")
 
 
 @api.post("/games/<pin>/kick")
@@ -318,8 +317,8 @@ def api_kick(pin: str):
     """Remove a player {player_id}; their token stops working (instructor who hosts it)."""
     game = _hosted(pin)
     body = json_body(KickBody)
-    games.kick(game, body.player_id)
-    return jsonify(_host_view(_fresh_game(game.id)))
+    service.kick(game, body.player_id)
+    return jsonify(_host_view(service.fresh(game.id)))
 
 
 api_kick.openapi_body = KickBody
@@ -330,38 +329,33 @@ def api_options(pin: str):
     """Set {locked, allow_late_join, streak_bonus, accuracy_first} (scoring ones in the lobby)."""
     game = _hosted(pin)
     body = json_body(OptionsBody)
-    return jsonify(_host_view(games.set_options(game, **body.model_dump())))
+    return jsonify(_host_view(service.set_options(game, **body.model_dump())))
 
 
 api_options.openapi_body = OptionsBody
 
 
-def _fresh_game(game_id: int) -> Game:
-    db.session.expire_all()
-    return db.session.get(Game, game_id)
-
-
 @api.get("/games/<pin>/state")
 def api_state(pin: str):
     """{phase, question: {id, kind, text, choices}, players, scores}; ?token= adds `me`."""
-    game = games.settle_due(games.find_game(pin, request.args.get("game", type=int)))
+    game = service.settle_due(service.find_game(pin, request.args.get("game", type=int)))
     token = request.args.get("token")
     user = api_user(optional=True)
-    if games.is_host_token(game, token) or (user is not None and user.id == game.host_id):
-        state = game_views.public_state(game)
+    if service.is_host_token(game, token) or (user is not None and user.id == game.host_id):
+        state = views.public_state(game)
         state.update(_host_view(game))
         return jsonify(state)
-    player = games.player_by_token(game, token)
+    player = service.player_by_token(game, token)
     if player is not None and player.kicked:
-        return jsonify({**game_views.public_state(game), "kicked": True})
-    return jsonify(game_views.public_state(game, player=player))
+        return jsonify({**views.public_state(game), "kicked": True})
+    return jsonify(views.public_state(game, player=player))
 
 
 @api.get("/games/<pin>/events")
 def api_events(pin: str):
     """Server-Sent Events for a player (?token=player_token) or the host (host token or session)."""
     user = api_user(optional=True)
-    game_id, player_id = games.stream_viewer(
+    game_id, player_id = service.stream_viewer(
         pin, request.args.get("token"), user.id if user else None
     )
     db.session.close()  # no connection held while the response starts
@@ -375,51 +369,46 @@ def _ends(kind: str, data: Any) -> bool:
 
 
 def _player_stream(game_id: int, player_id: int) -> Response:
-    events = game_views.PlayerFilter(player_id)
+    events = views.PlayerFilter(player_id)
 
-    def snapshot():
-        state = games.player_snapshot(game_id, player_id)
+    def snapshot():  # sse.stream hands the connection back before writing the frame
+        state = service.player_snapshot(game_id, player_id)
         events.floor = state["seq"]
-        db.session.close()  # before the frame is written: a slow socket must not hold a connection
         return "state", state
 
-    return sse.stream(game_views.channel(game_id), snapshot, transform=events, until=_ends)
+    return sse.stream(channels.game(game_id), snapshot, transform=events, until=_ends)
 
 
 def _host_stream(game_id: int) -> Response:
-    events = game_views.HostFilter()
+    events = views.HostFilter()
 
     def snapshot():
-        game = games.settle_due(db.session.get(Game, game_id))
-        state = _host_view(game)
+        state = _host_view(service.host_snapshot(game_id))
         events.floor = state["seq"]
-        db.session.close()
         return "state", state
 
-    return sse.stream(game_views.host_channel(game_id), snapshot, transform=events, until=_ends)
+    return sse.stream(channels.game_host(game_id), snapshot, transform=events, until=_ends)
 
 
 @api.get("/games/<pin>/report")
 def api_report(pin: str):
     """Per-question and per-player results; ?format=csv (&table=players|questions)."""
     user = api_user()
-    game = games.find_game(pin, request.args.get("game", type=int))
+    game = service.find_game(pin, request.args.get("game", type=int))
     if not (user.is_instructor or user.id == game.host_id):
         raise ApiError(403, "forbidden", "Only instructors can read game reports.")
-    report = game_report.build_report(game)
+    results = report.build_report(game)
     if request.args.get("format") == "csv":
         table = "questions" if request.args.get("table") == "questions" else "players"
-        response = Response(game_report.report_csv(report, table), mimetype="text/csv")
         name = f"game-{game.pin}-{game.id}-{table}.csv"
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
-    return jsonify(report)
+        return send_attachment(report.report_csv(results, table), name, "text/csv")
+    return jsonify(results)
 
 
 @api.get("/games/<pin>/qr.svg")
 def api_qr(pin: str):
     """The join link as a QR code (SVG)."""
-    game = games.find_game(pin)
+    game = service.find_game(pin)
     url = url_for("games.play_pin", pin=game.pin, _external=True)
     return Response(segno.make(url, error="m").svg_inline(scale=8), mimetype="image/svg+xml")
 
@@ -431,23 +420,19 @@ def api_qr(pin: str):
 def play():
     """Enter a PIN and a nickname."""
     pin = request.args.get("pin", "")
-    return render_template("games/join.html", pin=pin if game_names.is_pin(pin) else "")
+    return render_template("games/join.html", pin=pin if names.is_pin(pin) else "")
 
 
 @bp.get("/play/<pin>")
 def play_pin(pin: str):
     """The player's phone screen (the join link and QR code lead here)."""
-    if not game_names.is_pin(pin):
+    if not names.is_pin(pin):
         abort(404, "A game PIN has 6 digits.")
-    game = games.live_game(pin)
-    if game is None:
-        game = db.session.scalar(
-            db.select(Game).where(Game.pin == pin).order_by(Game.id.desc()).limit(1)
-        )
+    game = service.latest_game(pin)
     if game is None:
         flash(f"No game with PIN {pin} is open. Check the PIN on the big screen.", "error")
         return redirect(url_for("games.play"))
-    bank = game_banks.bank_for(game.quiz_id)
+    bank = banks.bank_for(game.quiz_id)
     return render_template("games/player.html", pin=pin, title=bank.title, mode=game.mode)
 
 
@@ -459,7 +444,7 @@ def new_game():
         form = request.form
         window = form.get("window_min", type=int)
         try:
-            game, _ = games.create_game(
+            game, _ = service.create_game(
                 current_user.id,
                 form.get("quiz", ""),
                 form.get("mode", "host"),
@@ -468,11 +453,11 @@ def new_game():
                 allow_late_join=form.get("allow_late_join") == "on",
                 window_s=max(1, min(window, 7 * 24 * 60)) * 60 if window else None,
             )
-        except GameError as exc:
+        except GameError as exc:  # back to the form with the reason, not an error page
             flash(exc.message, "error")
             return redirect(url_for("games.new_game"))
         return redirect(url_for("games.host_page", pin=game.pin))
-    return render_template("games/new.html", quizzes=game_banks.active_quizzes())
+    return render_template("games/new.html", quizzes=banks.active_quizzes())
 
 
 @bp.post("/games/banks")
@@ -483,13 +468,13 @@ def import_bank():
         flash("Choose a CSV file (Kahoot's template, saved as CSV).", "error")
         return redirect(url_for("games.new_game"))
     try:
-        quiz = game_banks.import_csv(
+        quiz = banks.import_csv(
             upload.read().decode("utf-8-sig", errors="replace"),
             slug=request.form.get("slug", "").strip(),
             title=request.form.get("title", "").strip(),
             user_id=current_user.id,
         )
-    except game_banks.QuizError as exc:
+    except banks.QuizError as exc:  # back to the form with the reason, not an error page
         flash(exc.message, "error")
         return redirect(url_for("games.new_game"))
     flash(f"Imported '{quiz.title}' ({quiz.question_count} questions).", "ok")
@@ -500,18 +485,15 @@ def import_bank():
 @instructor_page
 def host_page(pin: str):
     """The big screen: lobby with PIN and QR code, questions, reveals, leaderboard, podium."""
-    game = games.live_game(pin)
-    if game is None:
-        ended = db.session.scalar(
-            db.select(Game).where(Game.pin == pin).order_by(Game.id.desc()).limit(1)
-        )
-        if ended is not None and ended.host_id == current_user.id:
-            return redirect(url_for("games.report_page", game_id=ended.id))
+    game = service.latest_game(pin)
+    if game is None or game.live_pin is None:  # ended (or never played): its report, if theirs
+        if game is not None and game.host_id == current_user.id:
+            return redirect(url_for("games.report_page", game_id=game.id))
         abort(404, f"No live game with PIN {pin}.")
     if game.host_id != current_user.id:
         abort(403, "Only the instructor who hosts this game can open its big screen.")
     join_url = url_for("games.play_pin", pin=pin, _external=True)
-    bank = game_banks.bank_for(game.quiz_id)
+    bank = banks.bank_for(game.quiz_id)
     return render_template(
         "games/host.html",
         game=game,
@@ -526,18 +508,18 @@ def host_page(pin: str):
 @bp.get("/games")
 @instructor_page
 def history_page():
-    return render_template("games/history.html", rows=games.history())
+    return render_template("games/history.html", rows=service.history())
 
 
 @bp.get("/games/history/<int:game_id>")
 @instructor_page
 def report_page(game_id: int):
-    game = db.session.get(Game, game_id)
+    game = service.game_by_id(game_id)
     if game is None:
         abort(404, "No such game.")
-    report = game_report.build_report(game)
-    host = db.session.get(User, game.host_id)
-    return render_template("games/report.html", game=game, report=report, host=host)
+    results = report.build_report(game)
+    host = service.host_of(game)
+    return render_template("games/report.html", game=game, report=results, host=host)
 
 
 @api.get("/games/missed")
@@ -547,6 +529,6 @@ def api_missed():
     return jsonify(
         [
             {**m, "missed_at": m["missed_at"].isoformat()}
-            for m in games.missed_questions(api_user().id)
+            for m in service.missed_questions(api_user().id)
         ]
     )

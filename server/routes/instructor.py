@@ -8,51 +8,43 @@ tests walk the url map, so a new route without a guard fails them.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
 from datetime import datetime
-from functools import wraps
 from typing import Literal
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 from pydantic import BaseModel, Field
 
-from server.extensions import csrf, db
+from server.extensions import csrf
+from server.routes import sse
+from server.routes.attachments import send_attachment
 from server.routes.errors import ApiError, json_body
 from server.routes.guards import api_instructor_required, api_user, instructor_page
 from server.services import exercises as catalog
-from server.services import (
-    grader_health,
-    instructor,
-    instructor_events,
-    instructor_exports,
-    instructor_stats,
-    leaderboard,
-    regrade,
-    similarity,
-)
-from server.services.instructor_events import EventError
-from server.services.instructor_scores import ScoreError, override
-from server.services.regrade import RegradeError
+from server.services.errors import StatusError
+from server.services.grading import health as grader_health
+from server.services.grading import regrade
+from server.services.grading.views import public_view
+from server.services.instructor import exports as instructor_exports
+from server.services.instructor import leaderboard, similarity
+from server.services.instructor import meetups as instructor_events
+from server.services.instructor import members as instructor
+from server.services.instructor import stats as instructor_stats
+from server.services.instructor.scores import override
+from server.services.live import channels
 
 bp = Blueprint("instructor", __name__)
 api = Blueprint("instructor_api", __name__, url_prefix="/api")
 csrf.exempt(api)
-
-SERVICE_ERRORS = (instructor.InstructorError, ScoreError, RegradeError, EventError)
-REGRADE_POLL_S = 0.25
 
 
 class OverrideBody(BaseModel):
@@ -79,19 +71,6 @@ class EventBody(BaseModel):
     trivia_weight: float = Field(
         default=leaderboard.DEFAULT_TRIVIA_WEIGHT, ge=0, le=leaderboard.MAX_WEIGHT
     )
-
-
-def _api_errors(view: Callable) -> Callable:
-    """Service errors become the API's JSON errors."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except SERVICE_ERRORS as exc:
-            raise ApiError(exc.status, exc.code, exc.message) from exc
-
-    return wrapped
 
 
 def _exercise(slug: str):
@@ -126,7 +105,6 @@ def _int_arg(name: str, default: int) -> int:
 
 @api.get("/instructor/submissions")
 @api_instructor_required
-@_api_errors
 def api_submissions():
     """The submissions browser: filter by exercise (slug), member (username or id) and status."""
     total, rows = instructor.browse(
@@ -139,7 +117,6 @@ def api_submissions():
 
 @api.get("/instructor/submissions/<int:submission_id>")
 @api_instructor_required
-@_api_errors
 def api_submission(submission_id: int):
     """One submission with its member, result history and audit trail."""
     return jsonify(instructor.submission_record(instructor.get_submission(submission_id)))
@@ -147,24 +124,16 @@ def api_submission(submission_id: int):
 
 @api.get("/instructor/submissions/<int:submission_id>/result.json")
 @api_instructor_required
-@_api_errors
 def api_result_download(submission_id: int):
     """The result document as a file (Gradescope results.json superset)."""
-    from server.services.submissions import public_view
-
     sub = instructor.get_submission(submission_id)
     body = json.dumps(public_view(sub), indent=2, sort_keys=True)
     name = f"{sub.exercise.slug}-{sub.user.username}-{sub.id}.json"
-    return Response(
-        body,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return send_attachment(body, name, "application/json")
 
 
 @api.get("/instructor/submissions/<int:submission_id>/notebook.ipynb")
 @api_instructor_required
-@_api_errors
 def api_notebook_download(submission_id: int):
     """The member's notebook: ?which=executed (default, with outputs) or submitted."""
     sub = instructor.get_submission(submission_id)
@@ -173,16 +142,11 @@ def api_notebook_download(submission_id: int):
     if data is None:
         raise ApiError(404, "not_found", f"This submission has no {which} notebook.")
     name = f"{sub.exercise.slug}-{sub.user.username}-{sub.id}-{which}.ipynb"
-    return Response(
-        data,
-        mimetype="application/x-ipynb+json",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return send_attachment(data, name, "application/x-ipynb+json")
 
 
 @api.post("/instructor/submissions/<int:submission_id>/override")
 @api_instructor_required
-@_api_errors
 def api_override(submission_id: int):
     """Set a submission's score by hand, with a comment; audited; moves the best score."""
     body = json_body(OverrideBody)
@@ -195,7 +159,6 @@ api_override.openapi_body = OverrideBody
 
 @api.post("/instructor/submissions/<int:submission_id>/regrade")
 @api_instructor_required
-@_api_errors
 def api_regrade_submission(submission_id: int):
     """Grade one submission again with the current spec and reference; 202 with progress."""
     job = regrade.regrade_submission(api_user(), instructor.get_submission(submission_id))
@@ -214,7 +177,6 @@ def api_exercise_stats():
 
 @api.get("/instructor/exercises/<slug>")
 @api_instructor_required
-@_api_errors
 def api_exercise_detail(slug: str):
     """One exercise: pass rate per check and a histogram of members' best scores."""
     return jsonify(instructor_stats.exercise_stats(_exercise_or_404(slug)))
@@ -222,7 +184,6 @@ def api_exercise_detail(slug: str):
 
 @api.post("/instructor/exercises/<slug>/regrade")
 @api_instructor_required
-@_api_errors
 def api_regrade_exercise(slug: str):
     """Regrade every graded submission of the exercise; 202 with progress."""
     job = regrade.regrade_exercise(api_user(), _exercise_or_404(slug))
@@ -231,7 +192,6 @@ def api_regrade_exercise(slug: str):
 
 @api.get("/instructor/exercises/<slug>/similarity")
 @api_instructor_required
-@_api_errors
 def api_similarity(slug: str):
     """Pairs of members with near-identical graded functions (?threshold=0.8)."""
     exercise = _exercise_or_404(slug)
@@ -268,24 +228,15 @@ def api_regrade_events(regrade_id: int):
     if regrade.progress(regrade_id) is None:
         raise ApiError(404, "not_found", f"No regrade {regrade_id}.")
 
-    def generate() -> Iterator[str]:
-        last = None
-        deadline = time.monotonic() + 3600
-        yield "retry: 2000\n\n"
-        while time.monotonic() < deadline:
-            data = regrade.progress(regrade_id)
-            db.session.close()  # workers commit elsewhere: read fresh each poll
-            if data != last:
-                yield f"event: progress\ndata: {json.dumps(data)}\n\n"
-                last = data
-            if data is None or data["finished"]:
-                return
-            time.sleep(REGRADE_POLL_S)
+    def progress(*_) -> tuple[str, dict | None]:
+        return "progress", regrade.progress(regrade_id)
 
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
-    return response
+    return sse.stream(
+        channels.regrade(regrade_id),
+        progress,
+        transform=progress,
+        until=lambda _type, data: data is None or data["finished"],
+    )
 
 
 # ---- API: members, weights, events, games, audit, exports --------------------------
@@ -300,7 +251,6 @@ def api_members():
 
 @api.post("/instructor/members/<int:user_id>/role")
 @api_instructor_required
-@_api_errors
 def api_set_role(user_id: int):
     """Promote to instructor or demote to member (audited)."""
     body = json_body(RoleBody)
@@ -341,7 +291,6 @@ def api_events():
 
 @api.post("/instructor/events")
 @api_instructor_required
-@_api_errors
 def api_create_event():
     """Create a meetup event; its board is /leaderboard/meetups/<id>."""
     body = json_body(EventBody)
@@ -354,7 +303,6 @@ api_create_event.openapi_body = EventBody
 
 @api.get("/instructor/events/<int:event_id>")
 @api_instructor_required
-@_api_errors
 def api_event(event_id: int):
     """One meetup event with its standings."""
     event = instructor_events.get_event(event_id)
@@ -365,7 +313,6 @@ def api_event(event_id: int):
 
 @api.put("/instructor/events/<int:event_id>")
 @api_instructor_required
-@_api_errors
 def api_update_event(event_id: int):
     """Replace a meetup event's title, window, exercises, games and weights."""
     body = json_body(EventBody)
@@ -379,7 +326,6 @@ api_update_event.openapi_body = EventBody
 
 @api.delete("/instructor/events/<int:event_id>")
 @api_instructor_required
-@_api_errors
 def api_delete_event(event_id: int):
     """Delete a meetup event (scores are untouched)."""
     instructor_events.delete_event(api_user(), instructor_events.get_event(event_id))
@@ -413,11 +359,7 @@ def api_audit():
 @api_instructor_required
 def api_gradebook():
     """The gradebook: members × exercises (best scores), with trivia and overall."""
-    return Response(
-        instructor_exports.gradebook_csv(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="gradebook.csv"'},
-    )
+    return send_attachment(instructor_exports.gradebook_csv(), "gradebook.csv", "text/csv")
 
 
 # ---- pages -------------------------------------------------------------------------
@@ -447,7 +389,7 @@ def submissions_page():
         total, rows = instructor.browse(
             filters, limit=instructor.PAGE_SIZE, offset=(page - 1) * instructor.PAGE_SIZE
         )
-    except instructor.InstructorError as exc:
+    except StatusError as exc:
         flash(exc.message, "error")
         total, rows = 0, []
     return render_template(
@@ -465,10 +407,7 @@ def submissions_page():
 @bp.get("/instructor/submissions/<int:submission_id>")
 @instructor_page
 def submission_page(submission_id: int):
-    try:
-        sub = instructor.get_submission(submission_id)
-    except instructor.InstructorError:
-        abort(404, f"No submission {submission_id}.")
+    sub = instructor.get_submission(submission_id)
     return render_template(
         "instructor/submission.html",
         sub=sub,
@@ -500,7 +439,7 @@ def override_form(submission_id: int):
 def regrade_submission_form(submission_id: int):
     try:
         job = regrade.regrade_submission(current_user, instructor.get_submission(submission_id))
-    except SERVICE_ERRORS as exc:
+    except StatusError as exc:
         flash(exc.message, "error")
         return redirect(url_for("instructor.submission_page", submission_id=submission_id))
     return redirect(
@@ -570,7 +509,7 @@ def role_form(user_id: int):
     try:
         instructor.set_role(current_user, user, request.form.get("role", ""))
         flash(f"{user.display_name} is now {user.role}.", "success")
-    except instructor.InstructorError as exc:
+    except StatusError as exc:
         flash(exc.message, "error")
     return redirect(url_for("instructor.members_page"))
 
@@ -624,7 +563,7 @@ def event_create_form():
     try:
         event = instructor_events.save_event(current_user, None, **_event_form())
         flash(f"Event '{event.title}' created.", "success")
-    except EventError as exc:
+    except StatusError as exc:
         flash(exc.message, "error")
     except ValueError:
         flash("Give the start and end as dates and times, and weights as numbers.", "error")
@@ -637,7 +576,7 @@ def event_delete_form(event_id: int):
     try:
         instructor_events.delete_event(current_user, instructor_events.get_event(event_id))
         flash("Event deleted.", "success")
-    except EventError as exc:
+    except StatusError as exc:
         flash(exc.message, "error")
     return redirect(url_for("instructor.boards_page"))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import (
@@ -20,29 +18,13 @@ from server.extensions import csrf, db
 from server.routes import sse
 from server.routes.errors import ApiError
 from server.services import exercises as catalog
-from server.services import instructor_events, leaderboard
+from server.services.instructor import leaderboard
+from server.services.instructor import meetups as instructor_events
+from server.services.live import channels
 
 bp = Blueprint("leaderboard", __name__)
 api = Blueprint("leaderboard_api", __name__, url_prefix="/api")
 csrf.exempt(api)
-
-_MEMO_SIZE = 64
-_memo: OrderedDict[tuple[str, str], list[dict[str, Any]]] = OrderedDict()
-_memo_lock = threading.Lock()
-
-
-def _board_after(key: str, event_id: str) -> list[dict[str, Any]] | None:
-    """Standings after an event, computed once per process however many screens are open."""
-    with _memo_lock:
-        if (key, event_id) in _memo:
-            return _memo[(key, event_id)]
-    found = leaderboard.board(key)
-    rows = found[1] if found else None
-    with _memo_lock:
-        _memo[(key, event_id)] = rows
-        while len(_memo) > _MEMO_SIZE:
-            _memo.popitem(last=False)
-    return rows
 
 
 def with_movement(rows: list[dict[str, Any]], before: dict[Any, int]) -> list[dict[str, Any]]:
@@ -119,12 +101,12 @@ def api_events():
         return "standings", leaderboard.public(rows) if public else rows
 
     def after(event_id: str) -> tuple[str, Any]:
-        out = frame(_board_after(key, event_id))
+        out = frame(leaderboard.board_after(key, event_id))
         db.session.close()  # give the connection back while the stream idles
         return out
 
     return sse.stream(
-        "leaderboard",
+        channels.LEADERBOARD,
         lambda: frame((leaderboard.board(key) or ("", []))[1]),
         transform=lambda event: after(event.id),
     )

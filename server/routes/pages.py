@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+import json
+
+from flask import Blueprint, Response, abort, render_template, send_from_directory
 from flask_login import current_user
 
+from server.config import REPO_ROOT
 from server.markdown import highlight_css
 from server.services import exercises as catalog
 
@@ -33,10 +36,6 @@ def healthz():
 
 
 def _front_end_packages() -> set[str]:
-    import json
-
-    from server.config import REPO_ROOT
-
     manifest = json.loads((REPO_ROOT / "package.json").read_text())
     return set(manifest.get("dependencies", {}))
 
@@ -44,10 +43,6 @@ def _front_end_packages() -> set[str]:
 @bp.get("/vendor/<package>/<path:filename>")
 def vendor(package: str, filename: str):
     """Front-end libraries installed from npm by `make`; only the packages package.json names."""
-    from flask import abort, send_from_directory
-
-    from server.config import REPO_ROOT
-
     if package not in _front_end_packages():
         abort(404, f"No front-end package '{package}'.")
     return send_from_directory(REPO_ROOT / "node_modules" / package, filename, max_age=86400)

@@ -10,9 +10,10 @@ from typing import Any
 from flask import Response, request, stream_with_context
 
 from server.extensions import db
-from server.services.events import bus
+from server.services.live import bus
 
 KEEPALIVE_S = 15.0
+MIMETYPE = "text/event-stream"  # every stream is made here; tests read the name from here
 
 
 def _frame(event_type: str, data: Any, event_id: str | None = None) -> str:
@@ -62,7 +63,7 @@ def stream(
         finally:
             sub.close()
 
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream")
+    response = Response(stream_with_context(generate()), mimetype=MIMETYPE)
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"
     return response

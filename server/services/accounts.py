@@ -14,19 +14,18 @@ from sqlalchemy import func, select, update
 from server.extensions import db
 from server.models.base import utcnow
 from server.models.user import ROLES, ApiToken, User
+from server.services.errors import StatusError
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
 MIN_PASSWORD = 8
 _hasher = PasswordHasher()
 
 
-class AccountError(ValueError):
-    """Bad input for an account operation; `code` is the API error code."""
+class AccountError(StatusError, ValueError):
+    """Bad input for an account operation: 409 for a taken username, 400 otherwise."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(409 if code == "username_taken" else 400, code, message)
 
 
 def create_user(

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from server.services import exercises, flashcard_seed, game_banks, reference_values
+from server.services import exercises
+from server.services.flashcards import seed as flashcard_seed
+from server.services.games import banks
+from server.services.grading import references as reference_values
 
 
 def precompute_references() -> list[str]:
@@ -28,7 +31,7 @@ def seed_all(*, compute: bool = True, log: Callable[[str], Any] = print) -> None
         f"{len(report.unchanged)} unchanged, {len(report.retired)} retired"
     )
     # Areas add their seeders here: trivia banks, flashcard decks.
-    log(game_banks.seed_log_line(game_banks.seed_quizzes(compute=compute, log=log)))
+    log(banks.seed_log_line(banks.seed_quizzes(compute=compute, log=log)))
     if compute:
         slugs = precompute_references()
         log(f"reference values ready for {len(slugs)} short-answer exercises")

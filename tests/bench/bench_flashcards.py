@@ -39,7 +39,7 @@ from server import create_app  # noqa: E402
 from server.extensions import db  # noqa: E402
 from server.models.deck import Card, CardState, Deck, Review  # noqa: E402
 from server.services import accounts  # noqa: E402
-from server.services.flashcards import day_number  # noqa: E402
+from server.services.flashcards.base import day_number  # noqa: E402
 from tests.bench.peer_venv import ensure_venv  # noqa: E402
 
 CARDS = 10_000

@@ -202,7 +202,7 @@ def grade_one(rng: random.Random) -> None:
     """A member improves on an exercise, recorded the way a worker records it."""
     from sqlalchemy import select
 
-    from server.services.submissions import record_result
+    from server.services.grading.results import record_result
 
     behind = db.session.execute(
         select(BestScore.user_id, BestScore.exercise_id, Exercise.points)

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models.exercise import Exercise
 from server.models.submission import Submission
-from server.services import reference_values
 from server.services.exercises import reference_key, spec_of, variant_of
+from server.services.grading import references as reference_values
 
 
 def _int_exercise(app, *, with_variants: bool = False) -> Exercise:

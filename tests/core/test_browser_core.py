@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models.exercise import Exercise
-from server.services import reference_values
 from server.services.exercises import reference_key, spec_of, variant_of
+from server.services.grading import references as reference_values
 from tests.browser_support import PHONE, chromium, live_server, screenshot
 
 pytestmark = pytest.mark.browser

@@ -15,13 +15,15 @@ from sqlalchemy import select
 from graders.notebook import GradeResult, SandboxError
 from graders.notebook.check import reference_notebook
 from graders.spec import load_spec
+from server import jobs
 from server.config import REPO_ROOT
 from server.extensions import db, huey
 from server.models.base import utcnow
 from server.models.grader_health import GraderHealth
 from server.models.submission import BestScore, Submission
-from server.services import grader_health, notebooks
-from server.services.grader_health import SandboxMonitor
+from server.services.grading import health as grader_health
+from server.services.grading import results
+from server.services.grading.monitor import SandboxMonitor
 
 SLUG = "c3w1-tokenizer"
 BWRAP = "setpriv: failed to execute /usr/bin/bwrap"
@@ -51,9 +53,8 @@ class FakeGrader:
 @pytest.fixture
 def grader(monkeypatch):
     fake = FakeGrader()
-    monkeypatch.setattr(notebooks, "grade_notebook", fake)
-    monkeypatch.setattr(notebooks, "reference_keys", lambda *a, **k: {})
-    monkeypatch.setattr(notebooks, "expected_values", lambda *a, **k: ({}, {}))
+    monkeypatch.setattr(jobs, "grade_notebook_file", fake)
+    monkeypatch.setattr(jobs, "reference_keys", lambda *a, **k: {})
     monkeypatch.setattr(grader_health, "_monitor", None)
     return fake
 
@@ -165,12 +166,12 @@ def test_inline_sandbox_failures_stop_after_bounded_attempts_without_a_score(see
     sub_id = _upload(alice)
     with seeded.app_context():
         assert not grader_health.current().online  # inline jobs record the failure too
-    for _ in range(notebooks.MAX_JOB_ATTEMPTS - 1):
+    for _ in range(results.MAX_JOB_ATTEMPTS - 1):
         with seeded.app_context():
-            notebooks.grade_job(sub_id)
+            jobs._grade_notebook(sub_id)
     sub = _sub(seeded, sub_id)
     assert sub.status == "error" and sub.score is None and sub.error.startswith("sandbox:")
-    assert grader.calls == notebooks.MAX_JOB_ATTEMPTS
+    assert grader.calls == results.MAX_JOB_ATTEMPTS
     with seeded.app_context():
         assert db.session.scalar(select(BestScore)) is None
 

@@ -24,7 +24,7 @@ ENQUEUE = """
 from server import create_app
 from server.services import accounts
 from server.services.exercises import get_exercise
-from server.services.submissions import submit_answer
+from server.services.grading.submit import submit_answer
 app = create_app()
 with app.app_context():
     user = accounts.create_user("queued-member", "correct horse battery")

@@ -73,10 +73,10 @@ def seed_decks(app):
     """Build the shared decks (bank decks from the test folder, the facts deck)."""
 
     def run():
-        from server.services import flashcard_seed
+        from server.services.flashcards import seed
 
         with app.app_context():
-            return flashcard_seed.seed_decks()
+            return seed.seed_decks()
 
     return run
 

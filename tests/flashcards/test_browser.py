@@ -19,19 +19,20 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def browser_app(make_app):
     """The real trivia banks, real time, CSRF on, and alice with a deck of three own cards."""
-    from server.services import accounts, flashcard_cards, flashcard_seed
+    from server.services import accounts
+    from server.services.flashcards import cards, seed
 
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
-        flashcard_seed.seed_decks()
+        seed.seed_decks()
         alice = accounts.create_user("alice", PASSWORD)
-        deck = flashcard_cards.create_deck(alice, "Keras facts")
+        deck = cards.create_deck(alice, "Keras facts")
         for front, back in [
             ("Which layer turns word indices into dense vectors?", "`Embedding`"),
             ("What does `return_sequences=True` give?", "The output at **every** time step."),
             ("Default padding of `pad_sequences`?", "`'pre'`"),
         ]:
-            flashcard_cards.add_card(alice, deck.id, front, back)
+            cards.add_card(alice, deck.id, front, back)
     return app
 
 

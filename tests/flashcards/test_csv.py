@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from server.services.flashcard_csv import CsvImportError, parse_csv
+from server.services.flashcards.csv_io import CsvImportError, parse_csv
 
 TRICKY = [
     ("What does `pad_sequences` do?", 'Pads to the same length, "pre" by default', "keras padding"),

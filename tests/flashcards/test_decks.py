@@ -77,7 +77,7 @@ def test_removed_bank_retires_its_deck(app, api, seed_decks, trivia_dir):
 
 def test_bank_decks_follow_the_games_seeded_banks(app, api, trivia_dir):
     """A numeric key computed by the games' seed shows up on the card; file-only banks skip it."""
-    from server.services import game_banks
+    from server.services.games import banks as game_banks
 
     extra = BANK.replace("slug: mini", "slug: nums").replace("title: Mini bank", "title: Numbers")
     extra += """
@@ -152,7 +152,7 @@ def test_facts_deck_from_computed_reference_values(app, api, seed_decks):
 
 def test_value_markdown_formats():
     from graders.codec import ModelSummary
-    from server.services.flashcard_seed import value_markdown
+    from server.services.flashcards.seed import value_markdown
 
     assert value_markdown(171533) == "**171,533**"
     assert value_markdown(0.5) == "**0.5**"

@@ -1,33 +1,80 @@
-"""The "missed in games" deck: the game-service hook and the MissedQuestion rows both fill it."""
+"""The "missed in games" deck: what a member misses in a game comes back as cards."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.models.deck import Card, Deck
+from server.models.deck import Deck
+
+
+@pytest.fixture
+def app(make_app, clock, trivia_dir):
+    """The flashcards app, with game timers off: the test's host decides when questions close."""
+    return make_app(FLASHCARDS_CLOCK=clock, TRIVIA_DIR=str(trivia_dir), GAME_TIMERS=False)
+
+
+@pytest.fixture
+def mini_quiz(app):
+    """The test folder's "mini" bank seeded as a game quiz; returns the Quiz id."""
+    from server.services.games import banks as game_banks
+
+    with app.app_context():
+        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=app.config["TRIVIA_DIR"])
+        return game_banks.quiz_by_slug("mini").id
 
 
 def _missed(decks: list[dict]) -> dict:
     return next(d for d in decks if d["kind"] == "missed")
 
 
-def test_add_missed_card_is_idempotent_and_shows_in_the_deck(app, api, make_user):
-    client = api("alice")
-    from server.models.user import User
-    from server.services import flashcards
+def _play(host, member, answers: dict[str, str]) -> None:
+    """One host-paced game of the mini bank; the member answers each question as given."""
+    res = host.post("/api/games", json={"quiz": "mini", "mode": "host"})
+    assert res.status_code == 201, res.get_json()
+    pin = res.get_json()["pin"]
+    res = member.post(f"/api/games/{pin}/join", json={"nickname": "Alice"})
+    assert res.status_code == 201, res.get_json()
+    token = res.get_json()["player_token"]
+    assert host.post(f"/api/games/{pin}/start").status_code == 200
+    for number, (question, answer) in enumerate(answers.items()):
+        if number:  # reveal -> standings -> the next question
+            assert host.post(f"/api/games/{pin}/next").status_code == 200
+            assert host.post(f"/api/games/{pin}/next").status_code == 200
+        body = {"player_token": token, "question": question, "answer": answer}
+        res = member.post(f"/api/games/{pin}/answers", json=body)
+        assert res.status_code < 300, res.get_json()
+        assert host.post(f"/api/games/{pin}/reveal").status_code == 200  # settles: misses kept
+    assert host.post(f"/api/games/{pin}/end").status_code == 200
 
-    with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == "alice"))
-        first = flashcards.add_missed_card(uid, "mini", "print-index")
-        again = flashcards.add_missed_card(uid, "mini", "print-index")
-        assert first is not None and again.id == first.id
-        assert flashcards.add_missed_card(uid, "mini", "no-such-question") is None
-        assert flashcards.add_missed_card(uid, "no-such-bank", "x") is None
-        assert db.session.scalar(select(db.func.count()).select_from(Card)) == 1
-    deck = _missed(client.get("/api/decks").get_json())
+
+def test_a_question_missed_in_games_becomes_one_card(app, api, mini_quiz):
+    """The real path: the game's reveal keeps the miss, the deck list cards it, once."""
+    from server.models.game import Game, MissedQuestion
+    from server.models.user import User
+
+    alice = api("alice")
+    host = api("host", role="instructor")
+    _play(host, alice, {"why-tokenize": "a", "print-index": "2"})  # right, then wrong
+    deck = _missed(alice.get("/api/decks").get_json())
     assert deck["cards"] == 1 and deck["due"]["new"] == 1
-    card = client.get(f"/api/decks/{deck['id']}/next").get_json()
+    first = alice.get(f"/api/decks/{deck['id']}/cards").get_json()["cards"]
+    # Missed again in a second game: still the one card.
+    _play(host, alice, {"why-tokenize": "a", "print-index": "3"})
+    again = alice.get(f"/api/decks/{deck['id']}/cards").get_json()["cards"]
+    assert len(first) == 1 and [c["id"] for c in again] == [first[0]["id"]]
+    # Misses of a question or bank that is gone since the game make no card.
+    with app.app_context():
+        alice_id = db.session.scalar(select(User.id).where(User.username == "alice"))
+        game_id = db.session.scalar(select(Game.id).limit(1))
+        for slug, qid in [("mini", "no-such-question"), ("no-such-bank", "x")]:
+            db.session.add(
+                MissedQuestion(user_id=alice_id, quiz_slug=slug, question_id=qid, game_id=game_id)
+            )
+        db.session.commit()
+    assert _missed(alice.get("/api/decks").get_json())["cards"] == 1
+    card = alice.get(f"/api/decks/{deck['id']}/next").get_json()
     assert card["front"].startswith("What does this print?")
     assert card["back"].startswith("**1**") and "OOV token" in card["back"]
     assert "mini" in card["tags"]
@@ -35,7 +82,7 @@ def test_add_missed_card_is_idempotent_and_shows_in_the_deck(app, api, make_user
 
 def test_missed_question_rows_become_cards(app, api, make_user):
     from server.models.game import Game, MissedQuestion
-    from server.services import game_banks
+    from server.services.games import banks as game_banks
 
     alice = api("alice")
     bob = api("bob")

@@ -180,15 +180,15 @@ def test_retention_bounds_are_accepted(api, value):
 def test_retention_service_checks_bounds_too(app, make_user):
     from server.extensions import db
     from server.models.user import User
-    from server.services import flashcards
+    from server.services.flashcards import base, reviews
 
     uid = make_user("carol")
     with app.app_context():
         user = db.session.get(User, uid)
         for bad in (0.7999, 0.9701, float("nan")):
-            with pytest.raises(flashcards.InvalidInput):
-                flashcards.update_settings(user, bad, 20)
-        with pytest.raises(flashcards.InvalidInput):
-            flashcards.update_settings(user, 0.9, -1)
-        flashcards.update_settings(user, 0.85, 7)
+            with pytest.raises(base.InvalidInput):
+                reviews.update_settings(user, bad, 20)
+        with pytest.raises(base.InvalidInput):
+            reviews.update_settings(user, 0.9, -1)
+        reviews.update_settings(user, 0.85, 7)
         assert (user.desired_retention, user.new_cards_per_day) == (0.85, 7)

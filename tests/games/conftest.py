@@ -77,10 +77,10 @@ def app(make_app):
 
 @pytest.fixture
 def quiz(app, bank_dir) -> str:
-    from server.services import game_banks
+    from server.services.games import banks
 
     with app.app_context():
-        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
+        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
     return "mini-game"
 
 

@@ -139,11 +139,12 @@ def test_answer_and_join_rate_limits(make_app, quiz, bank_dir):
         GAME_ANSWER_RATE_LIMIT="3 per minute",
         GAME_JOIN_RATE_LIMIT="2 per minute",
     )
-    from server.services import accounts, game_banks
+    from server.services import accounts
+    from server.services.games import banks
 
     with app.app_context():
         accounts.create_user("boss", PASSWORD, role="instructor")
-        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
+        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
     client = app.test_client()
     token = client.post("/api/auth/token", json={"username": "boss", "password": PASSWORD})
     from tests.conftest import ApiClient

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from server.services import game_banks
+from server.services.games import banks
 
 COMPUTED = """
 slug: computed
@@ -47,16 +47,16 @@ def test_computed_keys_are_resolved_once_and_stored(app, tmp_path):
         return kwargs["input_dim"] * kwargs["output_dim"]
 
     with app.app_context():
-        skipped = game_banks.seed_quizzes(compute=False, log=_quiet, folder=folder)
-        assert skipped.skipped == ["computed"] and game_banks.quiz_by_slug("computed") is None
-        first = game_banks.seed_quizzes(compute=True, log=_quiet, folder=folder, resolver=resolver)
+        skipped = banks.seed_quizzes(compute=False, log=_quiet, folder=folder)
+        assert skipped.skipped == ["computed"] and banks.quiz_by_slug("computed") is None
+        first = banks.seed_quizzes(compute=True, log=_quiet, folder=folder, resolver=resolver)
         assert first.added == ["computed"] and calls == ["reference.answers:embedding_params"]
-        quiz = game_banks.quiz_by_slug("computed")
-        assert game_banks.bank_for(quiz.id).question("emb").value == 16000
-        again = game_banks.seed_quizzes(compute=True, log=_quiet, folder=folder, resolver=resolver)
+        quiz = banks.quiz_by_slug("computed")
+        assert banks.bank_for(quiz.id).question("emb").value == 16000
+        again = banks.seed_quizzes(compute=True, log=_quiet, folder=folder, resolver=resolver)
         assert again.unchanged == ["computed"] and len(calls) == 1  # no TensorFlow for nothing
         # Without compute, an unchanged bank stays as stored.
-        assert game_banks.seed_quizzes(compute=False, log=_quiet, folder=folder).unchanged
+        assert banks.seed_quizzes(compute=False, log=_quiet, folder=folder).unchanged
 
 
 def test_a_changed_bank_is_a_new_version_and_old_games_keep_theirs(app, tmp_path, host, client):
@@ -66,13 +66,13 @@ def test_a_changed_bank_is_a_new_version_and_old_games_keep_theirs(app, tmp_path
     path.write_text(COMPUTED)
     resolver = lambda target, kwargs: kwargs["input_dim"] * kwargs["output_dim"]  # noqa: E731
     with app.app_context():
-        game_banks.seed_quizzes(log=_quiet, folder=folder, resolver=resolver)
+        banks.seed_quizzes(log=_quiet, folder=folder, resolver=resolver)
     pin = host.post("/api/games", json={"quiz": "computed", "mode": "host"}).get_json()["pin"]
     path.write_text(COMPUTED.replace("Padding is 0.", "Padding is zero."))
     with app.app_context():
-        report = game_banks.seed_quizzes(log=_quiet, folder=folder, resolver=resolver)
+        report = banks.seed_quizzes(log=_quiet, folder=folder, resolver=resolver)
         assert report.updated == ["computed"]
-        assert game_banks.quiz_by_slug("computed").version == 2
+        assert banks.quiz_by_slug("computed").version == 2
     listed = client.get("/api/quizzes").get_json()
     assert [(q["slug"], q["version"]) for q in listed] == [("computed", 2)]
     host.post(f"/api/games/{pin}/start")
@@ -80,14 +80,14 @@ def test_a_changed_bank_is_a_new_version_and_old_games_keep_theirs(app, tmp_path
     assert client.get(f"/api/games/{pin}/state").get_json()["question"]["text"] == "Padding is 0."
     path.unlink()
     with app.app_context():
-        assert game_banks.seed_quizzes(log=_quiet, folder=folder).retired == ["computed"]
+        assert banks.seed_quizzes(log=_quiet, folder=folder).retired == ["computed"]
     assert client.get("/api/quizzes").get_json() == []
 
 
 def test_the_bundled_banks_load(app):
     with app.app_context():
-        report = game_banks.seed_quizzes(compute=False, log=_quiet)
-        loaded = {q.slug: q for q in game_banks.active_quizzes()}
+        report = banks.seed_quizzes(compute=False, log=_quiet)
+        loaded = {q.slug: q for q in banks.active_quizzes()}
     assert {"c3-week1", "tf-basics"} <= set(loaded)
     assert set(report.added) | set(report.skipped) >= {
         "c3-week1",
@@ -99,7 +99,7 @@ def test_the_bundled_banks_load(app):
         with app.app_context():
             from graders.trivia import load_bank
 
-            assert load_bank(game_banks.TRIVIA_DIR / f"{slug}.yaml").unresolved
+            assert load_bank(banks.TRIVIA_DIR / f"{slug}.yaml").unresolved
 
 
 def test_kahoot_csv_import_and_export(host, client, quiz):
@@ -141,6 +141,13 @@ def test_kahoot_csv_upload_errors(host, quiz):
         content_type="multipart/form-data",
     )
     assert res.status_code == 201 and res.get_json()["slug"] == "uploaded"
+    # the multipart form is checked like the JSON body: a bad field is a 400 naming it
+    res = host.post(
+        "/api/quizzes",
+        data={"slug": "Not A Slug!", "file": (io.BytesIO(KAHOOT.encode()), "k.csv")},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 400 and res.get_json()["error"] == "bad_request", res.get_json()
 
 
 @pytest.mark.parametrize("who", ["member", None])

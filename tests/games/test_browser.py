@@ -49,10 +49,11 @@ def browser_app(make_app, tmp_path):
     folder = tmp_path / "trivia"
     folder.mkdir()
     (folder / "three-questions.yaml").write_text(BANK)
-    from server.services import accounts, game_banks
+    from server.services import accounts
+    from server.services.games import banks
 
     with app.app_context():
-        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
+        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
         accounts.create_user("quizmaster", PASSWORD, role="instructor")
     return app
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from server.services import game_names
+from server.services.games import names
 
 
 def test_pin_collisions_draw_again(new_game, monkeypatch):
     first = new_game()
     draws = iter([first.pin, first.pin, "246810"])
-    monkeypatch.setattr(game_names, "new_pin", lambda: next(draws))
+    monkeypatch.setattr(names, "new_pin", lambda: next(draws))
     second = new_game()
     assert second.pin == "246810" and second.pin != first.pin
 
 
 def test_no_free_pin_is_a_clear_error(new_game, monkeypatch, host, quiz):
     first = new_game()
-    monkeypatch.setattr(game_names, "new_pin", lambda: first.pin)
+    monkeypatch.setattr(names, "new_pin", lambda: first.pin)
     res = host.post("/api/games", json={"quiz": quiz, "mode": "host"})
     assert res.status_code == 503 and res.get_json()["error"] == "no_pin"
 
@@ -26,7 +26,7 @@ def test_an_ended_game_gives_its_pin_back(new_game, monkeypatch):
     first = new_game()
     first.player("Ann")
     first.act("end")
-    monkeypatch.setattr(game_names, "new_pin", lambda: first.pin)
+    monkeypatch.setattr(names, "new_pin", lambda: first.pin)
     second = new_game()
     assert second.pin == first.pin
     assert second.host_state()["phase"] == "lobby"  # the PIN now means the live game
@@ -123,18 +123,18 @@ def test_member_players_are_linked_to_their_account(new_game, api, app):
 
 
 def test_nickname_rules_unit():
-    assert game_names.clean_nickname("  Ada   Lovelace ") == "Ada Lovelace"
+    assert names.clean_nickname("  Ada   Lovelace ") == "Ada Lovelace"
     for ok in ("Dickens", "Scunthorpe", "cocktail", "Assam tea", "Grace"):
-        assert game_names.clean_nickname(ok) == ok
+        assert names.clean_nickname(ok) == ok
     for bad in ("fuck", "F.U.C.K", "sh1t", "a$$hole", "big dick", "Nazi99"):
-        with pytest.raises(game_names.NicknameError):
-            game_names.clean_nickname(bad)
-    pins = {game_names.new_pin() for _ in range(200)}
-    assert all(game_names.is_pin(p) and p[0] != "0" for p in pins) and len(pins) > 190
+        with pytest.raises(names.NicknameError):
+            names.clean_nickname(bad)
+    pins = {names.new_pin() for _ in range(200)}
+    assert all(names.is_pin(p) and p[0] != "0" for p in pins) and len(pins) > 190
 
 
 def test_nickname_filter_spares_ordinary_words():
     for ok in ("therapist", "Saltwater", "Ashkenazi", "Retro", "Cockburn", "Hancock", "Matsushita"):
-        assert not game_names.is_offensive(ok), ok
+        assert not names.is_offensive(ok), ok
     for bad in ("cunt", "NaziBoy", "f u c k e r", "Rapist"):
-        assert game_names.is_offensive(bad), bad
+        assert names.is_offensive(bad), bad

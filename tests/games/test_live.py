@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.games.conftest import KEYS, find_keys
-from tests.games.sse_client import SSE
+from tests.sse import Stream
 
 KEY_FIELDS = {"correct", "answer_text", "explanation", "explanation_html", "accepted", "value"}
 
 
 def _events(live, pin, token, **headers):
-    return SSE(live, f"/api/games/{pin}/events?token={token}", headers=headers)
+    return Stream.http(live, f"/api/games/{pin}/events?token={token}", headers=headers)
 
 
 def test_players_follow_the_game_over_sse(live, new_game):

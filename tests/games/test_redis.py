@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import PASSWORD, ApiClient
 from tests.games.conftest import Play
-from tests.games.sse_client import SSE
+from tests.sse import Stream
 
 REDIS_URL = "redis://127.0.0.1:6379/14"  # a database of its own, emptied first
 
@@ -20,10 +20,10 @@ def two_instances(make_app, make_user, bank_dir):
     redis.Redis.from_url(REDIS_URL).flushdb()
     config = dict(REDIS_URL=REDIS_URL, GAME_TIMERS=False, GAME_COALESCE_S=0)
     first, second = make_app(**config), make_app(**config)
-    from server.services import game_banks
+    from server.services.games import banks
 
     with first.app_context():
-        game_banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
+        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
     make_user("host", role="instructor")
     return first, second
 
@@ -41,9 +41,9 @@ def test_a_player_on_one_instance_follows_a_host_on_another(two_instances):
     ann, bob = on_a.player("Ann"), on_b.player("Bob")
 
     with live_server(instance_a) as base_a, live_server(instance_b) as base_b:
-        player = SSE(base_a, f"/api/games/{pin}/events?token={ann['player_token']}")
+        player = Stream.http(base_a, f"/api/games/{pin}/events?token={ann['player_token']}")
         auth = {"Authorization": f"Bearer {host_b.token}"}  # the host's own login, no token
-        host = SSE(base_b, f"/api/games/{pin}/events", headers=auth)
+        host = Stream.http(base_b, f"/api/games/{pin}/events", headers=auth)
         try:
             assert player.next("state").data["phase"] == "lobby"
             assert host.next("state").data["player_count"] == 2

@@ -67,11 +67,11 @@ def test_reports_are_for_instructors(new_game, api, client):
 def test_missed_questions_are_kept_for_flashcards(new_game, api, app):
     member = api("maria")
     play, maria = _finished_game(new_game, member)
-    from server.services import games
+    from server.services.games import service
 
     with app.app_context():
         uid = db.session.scalar(select(User.id).where(User.username == "maria"))
-        missed = games.missed_questions(uid)
+        missed = service.missed_questions(uid)
         assert [(m["quiz_slug"], m["question_id"]) for m in missed] == [
             ("mini-game", "levels"),
             ("mini-game", "tokenize"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.conftest import ApiClient
 from tests.games.conftest import Play
-from tests.games.sse_client import SSE
+from tests.sse import Stream
 
 
 def _restart(make_app, play: Play) -> Play:
@@ -58,7 +58,7 @@ def test_a_stream_on_the_new_instance_starts_from_the_current_question(make_app,
     play.act("start")
     after = _restart(make_app, play)
     with live_server(after.app) as base:
-        stream = SSE(base, f"/api/games/{play.pin}/events?token={ann['player_token']}")
+        stream = Stream.http(base, f"/api/games/{play.pin}/events?token={ann['player_token']}")
         try:
             snap = stream.next("state").data
             assert snap["phase"] == "question" and snap["question"]["id"] == "tokenize"

@@ -15,7 +15,7 @@ from server.models.base import utcnow
 from server.models.exercise import Exercise
 from server.models.submission import Submission
 from server.models.user import User
-from server.services.submissions import record_result
+from server.services.grading.results import record_result
 from tests.conftest import PASSWORD, ApiClient
 
 
@@ -215,80 +215,3 @@ def login(client, auth):
         return client
 
     return as_
-
-
-class SSEReader:
-    """Opens a stream with the test client in a thread (Flask's streamed context stays in the
-    thread that made the request) and hands over parsed frames."""
-
-    def __init__(self, client, url: str, **kw) -> None:
-        import queue
-        import threading
-
-        self.frames: queue.Queue = queue.Queue()
-        self.opened: queue.Queue = queue.Queue()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._read, args=(client, url, kw), daemon=True)
-        self.thread.start()
-        status, mimetype = self.opened.get(timeout=10)
-        assert status == 200 and mimetype == "text/event-stream", (status, mimetype)
-
-    def _read(self, client, url: str, kw: dict) -> None:
-        response = client.get(url, buffered=False, **kw)
-        self.opened.put((response.status_code, response.mimetype))
-        buffer = ""
-        try:
-            for chunk in response.response:
-                buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-                while "\n\n" in buffer:
-                    frame, buffer = buffer.split("\n\n", 1)
-                    fields = dict(
-                        line.split(": ", 1)
-                        for line in frame.splitlines()
-                        if ": " in line and not line.startswith(":")
-                    )
-                    if "event" in fields:
-                        self.frames.put((fields["event"], json.loads(fields.get("data", "null"))))
-                if self.stop.is_set():
-                    break
-        finally:
-            response.close()
-
-    def next(self, event: str, timeout: float = 5.0):
-        """The data of the next frame of this type (frames of other types are skipped)."""
-        import queue
-        import time
-
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"no '{event}' frame within {timeout} s")
-            try:
-                kind, data = self.frames.get(timeout=left)
-            except queue.Empty as exc:
-                raise AssertionError(f"no '{event}' frame within {timeout} s") from exc
-            if kind == event:
-                return data
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def sse(monkeypatch):
-    """open(client, url) -> SSEReader; streams send keep-alives often so readers can stop."""
-    from server.routes import sse as sse_module
-
-    monkeypatch.setattr(sse_module, "KEEPALIVE_S", 0.2)
-    readers: list[SSEReader] = []
-
-    def open_(client, url: str, **kw) -> SSEReader:
-        reader = SSEReader(client, url, **kw)
-        readers.append(reader)
-        return reader
-
-    yield open_
-    for reader in readers:
-        reader.close()

@@ -7,8 +7,8 @@ import pytest
 
 from server.extensions import db
 from server.models.exercise import Exercise
-from server.services import reference_values
 from server.services.exercises import reference_key
+from server.services.grading import references as reference_values
 from tests.browser_support import PHONE, chromium, live_server, screenshot
 from tests.conftest import PASSWORD
 from tests.instructor.conftest import add_exercise, graded, notebook_with, result_doc

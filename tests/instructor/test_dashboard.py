@@ -253,7 +253,7 @@ def test_cached_statistics_follow_every_change(people, teacher, monkeypatch):
     always equal a count from scratch."""
     import random
 
-    from server.services import instructor_stats
+    from server.services.instructor import stats as instructor_stats
 
     recounted = []
     real = instructor_stats._counts

@@ -24,8 +24,8 @@ from server.extensions import db
 from server.models.base import utcnow
 from server.models.exercise_import import ExerciseImport
 from server.models.instructor import AuditLog
-from server.services import exercise_imports
 from server.services import exercises as exercises_service
+from server.services.grading import import_job, import_requests
 from tests.conftest import PASSWORD
 from tests.notebook.test_nb_import_w1 import BLANK, MEMBER, SOLVED, news_csv
 
@@ -41,12 +41,12 @@ def store_dir(tmp_path):
 
 @pytest.fixture
 def exercises_root(tmp_path, monkeypatch):
-    from server.services import notebooks
+    from server import jobs
 
     root = tmp_path / "exercises"
     root.mkdir()
     monkeypatch.setattr(exercises_service, "EXERCISES_DIR", root)
-    monkeypatch.setattr(notebooks, "EXERCISES_DIR", root)  # it keeps its own name for the folder
+    monkeypatch.setattr(jobs, "EXERCISES_DIR", root)  # it keeps its own name for the folder
     return root
 
 
@@ -67,7 +67,7 @@ def news_in_store(store_dir, tmp_path):
 def held(monkeypatch):
     """Jobs stay in the queue (as when the worker is another machine, busy): ids are kept."""
     queued: list[int] = []
-    monkeypatch.setattr(exercise_imports, "enqueue", queued.append)
+    monkeypatch.setattr(import_requests, "enqueue", queued.append)
     return queued
 
 
@@ -298,23 +298,23 @@ def test_the_request_is_a_row_a_worker_elsewhere_picks_up(
 
     # the store loses the file before the worker runs: the worker refuses, nothing written
     reader = sse(pages, doc["events_url"])
-    first = reader.next("status")
+    first = reader.next("status").data
     assert first["status"] == "queued" and first["finished"] is False
     shutil.rmtree(DatasetStore(store_dir).root)
     with app.app_context():
-        exercise_imports.run_job(doc["id"])
-    running = reader.next("status")
+        import_job.run_job(doc["id"])
+    running = reader.next("status").data
     assert running["status"] == "running" and running["attempts"] == 1
-    final = reader.next("status")
+    final = reader.next("status").data
     while not final["finished"]:
-        final = reader.next("status")
+        final = reader.next("status").data
     assert final["status"] == "failed" and "bbc-text.csv" in final["error"]
     assert final["datasets_url"] == "/instructor/datasets" and final["exercise_url"] is None
     assert not (exercises_root / SLUG).exists()
 
     # a retried job is harmless; the outcome survives a reload
     with app.app_context():
-        exercise_imports.run_job(doc["id"])
+        import_job.run_job(doc["id"])
     again = teacher.get(f"{API}/{doc['id']}").get_json()
     assert again["status"] == "failed" and again["attempts"] == 1
     html = pages.get(doc["url"]).get_data(as_text=True)
@@ -328,13 +328,13 @@ def test_a_dead_workers_import_is_queued_again_once_then_failed(app, teacher, ne
         row = db.session.get(ExerciseImport, doc["id"])
         row.status, row.started_at, row.attempts = "running", utcnow() - timedelta(hours=1), 1
         db.session.commit()
-        assert exercise_imports.requeue_stale() == [doc["id"]]
-        assert exercise_imports.requeue_stale() == []  # queued just now: not twice
+        assert import_requests.requeue_stale() == [doc["id"]]
+        assert import_requests.requeue_stale() == []  # queued just now: not twice
         row = db.session.get(ExerciseImport, doc["id"])
         assert row.status == "queued"
         row.status, row.started_at, row.attempts = "running", utcnow() - timedelta(hours=1), 2
         db.session.commit()
-        assert exercise_imports.requeue_stale() == []
+        assert import_requests.requeue_stale() == []
         row = db.session.get(ExerciseImport, doc["id"])
         assert row.status == "failed" and "stopped during the import twice" in row.error
     assert held == [doc["id"], doc["id"]]
@@ -440,7 +440,7 @@ def test_import_on_the_page_then_members_see_the_exercise(
     assert b"# GRADED FUNCTION: make_vectorizer" in starter.data
 
     # ... and submits its own solution of the blank: graded with the recorded checks, full marks
-    # (notebooks.grade_job finds the store through server.config.datasets_dir(), the environment)
+    # (server.jobs finds the store through server.config.datasets_dir(), the environment)
     monkeypatch.setenv("ADVENTURES_DATASETS", str(store_dir))
     res = member.post(
         f"/exercises/{SLUG}",
@@ -516,7 +516,7 @@ def test_the_page_in_chromium_refuses_keeps_the_form_then_follows_the_worker(
 
         def worker() -> None:
             with app.app_context():
-                exercise_imports.run_job(held[0])
+                import_job.run_job(held[0])
 
         thread = threading.Thread(target=worker)
         thread.start()

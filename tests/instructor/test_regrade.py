@@ -4,19 +4,21 @@ progress over SSE, and a regrade interrupted by a worker kill recorded once afte
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from server import jobs
 from server.extensions import db
 from server.models.base import utcnow
 from server.models.exercise import Exercise
 from server.models.instructor import RegradeItem, ResultHistory
 from server.models.submission import BestScore, Submission
-from server.services import notebooks, reference_values, regrade
 from server.services.exercises import reference_key
+from server.services.grading import queue
+from server.services.grading import references as reference_values
 from tests.instructor.conftest import add_exercise, graded, notebook_with, result_doc, user_id
 
 ANSWER = 171533
@@ -99,7 +101,9 @@ def test_regrade_progress_streams_until_done(answered, teacher, client, sse, mon
     app, ex, ids = answered
     _change_reference(app, ex, ANSWER + 1)
     queued: list[int] = []
-    monkeypatch.setattr(regrade, "_enqueue", queued.append)  # the worker has not started yet
+    monkeypatch.setattr(
+        queue, "enqueue", lambda sub: queued.append(sub.id)
+    )  # the worker has not started yet
     res = teacher.post(f"/api/instructor/submissions/{ids['ann2']}/regrade")
     assert res.status_code == 202
     job = res.get_json()
@@ -117,12 +121,12 @@ def test_regrade_progress_streams_until_done(answered, teacher, client, sse, mon
     assert whole["total"] == 1 and queued == [ids["ann2"], ids["ben2"]]
     login("teach")
     stream = sse(client, f"/api/instructor/regrades/{job['id']}/events")
-    assert stream.next("progress")["done"] == 0
+    assert stream.next("progress").data["done"] == 0
     from server.jobs import grade_answer
 
     with app.app_context():
         grade_answer(ids["ann2"])  # the worker runs the job
-    done = stream.next("progress", timeout=2.0)
+    done = stream.next("progress", timeout=2.0).data
     assert (done["done"], done["finished"], done["lowered"]) == (1, True, 1)
 
 
@@ -151,11 +155,12 @@ def test_regrade_of_a_submission_being_graded_is_refused(people, teacher):
 
 @dataclass
 class FakeResult:
-    """What graders.notebook.grade_notebook returns, as far as notebooks.grade_job reads it."""
+    """What graders.notebook.grade_notebook returns, as far as server.jobs reads it."""
 
     doc: dict
     executed_notebook: bytes
     device: str = "cpu (test)"
+    reference_values: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.doc)
@@ -175,7 +180,7 @@ def test_a_regrade_interrupted_by_a_worker_kill_is_recorded_once(people, teacher
     assert _best(app, "ann", ex) == 2
 
     # 1. the regrade is queued; a worker takes the job (mark_running) and is killed
-    monkeypatch.setattr(regrade, "_enqueue", lambda sub_id: None)
+    monkeypatch.setattr(queue, "enqueue", lambda sub: None)
     job = teacher.post(f"/api/instructor/submissions/{sub_id}/regrade").get_json()
     monkeypatch.undo()
     with app.app_context():
@@ -192,12 +197,11 @@ def test_a_regrade_interrupted_by_a_worker_kill_is_recorded_once(people, teacher
         assert data == nb
         return FakeResult(new_doc, b'{"executed": true}')
 
-    monkeypatch.setattr(notebooks, "grade_notebook", fake_grade)
+    monkeypatch.setattr(jobs, "grade_notebook_file", fake_grade)
     monkeypatch.setattr(reference_values, "runner", lambda: None)
-    if hasattr(notebooks, "reference_keys"):  # no reference process: the fake needs no values
-        monkeypatch.setattr(notebooks, "reference_keys", lambda spec, **_: {})
+    monkeypatch.setattr(jobs, "reference_keys", lambda spec, **_: {})  # the fake needs none
     with app.app_context():
-        assert notebooks.requeue_stale() == [sub_id]
+        assert queue.requeue_stale() == [sub_id]
     with app.app_context():
         sub = db.session.get(Submission, sub_id)
         assert (sub.status, sub.score) == ("graded", 1)
@@ -214,8 +218,8 @@ def test_a_regrade_interrupted_by_a_worker_kill_is_recorded_once(people, teacher
 
     # 3. nothing more happens: no second requeue, and a retried job is harmless
     with app.app_context():
-        assert notebooks.requeue_stale() == []
-        notebooks.grade_job(sub_id)
+        assert queue.requeue_stale() == []
+        jobs._grade_notebook(sub_id)
         assert db.session.scalar(select(func.count(ResultHistory.id))) == 1
         assert (
             db.session.scalar(select(func.count(RegradeItem.id)).where(RegradeItem.state == "done"))
@@ -232,15 +236,14 @@ def test_a_regraded_submission_waiting_its_turn_is_not_queued_twice(people, teac
     sub_id = graded(app, "ann", ex, 2, doc=result_doc(2, 2, {"a": True}), notebook=nb,
                     minutes_ago=24 * 60)  # fmt: skip
     enqueued: list[int] = []
-    monkeypatch.setattr(regrade, "_enqueue", enqueued.append)
+    monkeypatch.setattr(queue, "enqueue", lambda sub: enqueued.append(sub.id))
     teacher.post(f"/api/instructor/submissions/{sub_id}/regrade")
     assert enqueued == [sub_id]
-    monkeypatch.setattr(notebooks, "enqueue", lambda sub, **kw: enqueued.append(sub.id))
     with app.app_context():
-        assert notebooks.requeue_stale() == []  # uploaded a day ago, queued just now
+        assert queue.requeue_stale() == []  # uploaded a day ago, queued just now
         sub = db.session.get(Submission, sub_id)
         sub.queued_at = utcnow() - timedelta(minutes=10)  # its job was lost meanwhile
         db.session.commit()
-        assert notebooks.requeue_stale() == [sub_id]
-        assert notebooks.requeue_stale() == []  # queued again just now: not a third time
+        assert queue.requeue_stale() == [sub_id]
+        assert queue.requeue_stale() == []  # queued again just now: not a third time
     assert enqueued == [sub_id, sub_id]

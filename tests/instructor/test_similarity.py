@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.extensions import db
 from server.models.exercise import Exercise
-from server.services import similarity
+from server.services.instructor import similarity
 from tests.instructor.conftest import add_exercise, graded, notebook_with
 
 ORIGINAL = '''def build_word_index(sentences, num_words=100, oov_token="<OOV>"):

@@ -11,7 +11,7 @@ from server.models.exercise import Exercise
 from server.models.game import Answer, Game, Player, Quiz
 from server.models.submission import Submission
 from server.models.user import User
-from server.services import leaderboard
+from server.services.instructor import leaderboard
 from tests.instructor.conftest import add_exercise, graded, user_id
 
 
@@ -285,7 +285,7 @@ def test_the_cached_board_follows_every_change_exactly(people, client, monkeypat
     board computed from scratch (overrides lowering scores included)."""
     import random
 
-    from server.services.instructor_scores import override
+    from server.services.instructor.scores import override
 
     caught_up = []
     real = leaderboard._catch_up

@@ -1,0 +1,362 @@
+"""What players do: join, answer (the hot path of a game night), move on in self-paced games."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from graders.trivia import AnswerShapeError, Question, is_late, score_answer
+from server.extensions import db
+from server.models.base import utcnow
+from server.models.game import Answer, Game, Player, Quiz
+from server.services.games import names, scoring, views
+from server.services.games.banks import question_at
+from server.services.games.core import (
+    ANSWERS_EVERY_S,
+    GameError,
+    active_player,
+    coalesce,
+    lobby_changed,
+    maybe,
+    progress_changed,
+    question_count,
+    require_live,
+)
+from server.services.games.host import reveal, settle_due
+from server.services.live import channels, publish
+
+MAX_PLAYERS = 5000
+
+
+_JOIN_CONTEXT = select(
+    Game.id,
+    Game.phase,
+    Game.locked,
+    Game.allow_late_join,
+    select(func.count(Player.id))
+    .where(Player.game_id == Game.id, Player.kicked.is_(False))
+    .scalar_subquery()
+    .label("players"),
+).where(Game.live_pin == bindparam("pin"))
+
+
+_INSERT_PLAYER = insert(Player.__table__).returning(Player.__table__.c.id)
+
+
+@dataclass(frozen=True)
+class Joined:
+    player_id: int
+    nickname: str
+    token: str  # shown once; only its hash is stored
+
+
+def join(
+    pin: str, nickname: str, *, user_id: int | None = None, previous_token: str | None = None
+) -> Joined:
+    """Add a player; returns their id, nickname as shown, and secret token (kept by the phone)."""
+    game = db.session.execute(_JOIN_CONTEXT, {"pin": pin}).first() if names.is_pin(pin) else None
+    if game is None:
+        require_live(pin)  # says why: no such game, or ended
+        raise GameError(404, "no_game", f"No game with PIN {pin}.")
+    if previous_token:
+        before = db.session.scalar(
+            select(Player.kicked).where(
+                Player.token_hash == names.token_hash(previous_token),
+                Player.game_id == game.id,
+            )
+        )
+        if before:
+            raise GameError(403, "kicked", "The host removed you from this game.")
+    if game.locked:
+        raise GameError(409, "locked", "The host has locked this game; ask them to unlock it.")
+    if game.phase != "lobby" and not game.allow_late_join:
+        raise GameError(409, "started", "This game has started and takes no late joins.")
+    shown = names.clean_nickname(nickname)  # a NicknameError is a 422 "bad_nickname"
+    if game.players >= MAX_PLAYERS:
+        raise GameError(409, "full", "This game is full.")
+    token = names.new_token()
+    try:
+        player_id = db.session.execute(
+            _INSERT_PLAYER,
+            dict(
+                game_id=game.id,
+                nickname=shown,
+                nickname_key=names.nickname_key(shown),
+                token_hash=names.token_hash(token),
+                user_id=user_id,
+                score=0,
+                streak=0,
+                correct=0,
+                kicked=False,
+                joined_at=utcnow(),
+                position=-1,
+            ),
+        ).scalar_one()
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise GameError(
+            409, "nickname_taken", f"Someone in this game is already '{shown}'; choose another."
+        ) from exc
+    lobby_changed(game.id)
+    return Joined(player_id, shown, token)
+
+
+# ---- answers ------------------------------------------------------------------------
+
+
+def answer(
+    pin: str, token: str, question_id: str, given: Any, received_at: datetime
+) -> dict[str, Any]:
+    """Take one answer, stamped with its arrival time; 409 if late, closed or a second one."""
+    ctx = _answer_context(pin, token)
+    if ctx is None or ctx.mode == "self":  # self-paced, or an error to explain
+        game = require_live(pin)
+        player = active_player(game, token)
+        if game.mode != "self":
+            raise GameError(409, "closed", "That question is closed; wait for the next one.")
+        return _answer_self_paced(game, player, question_id, given, received_at)
+    if ctx.phase != "question":
+        raise GameError(409, "closed", "That question is closed; wait for the next one.")
+    index = ctx.question_index
+    question = question_at(ctx.quiz_id, index, ctx.content_hash)
+    if question_id != question.id:
+        raise GameError(409, "not_open", f"Question '{question_id}' is not the open question.")
+    try:
+        _check_in_time(received_at, ctx.question_deadline)
+    except GameError:
+        settle_due(db.session.get(Game, ctx.game_id))  # the timer may have died in a restart
+        raise
+    elapsed = (received_at - ctx.question_opened_at).total_seconds()
+    _record(ctx, question, index, given, elapsed, received_at)
+    # Re-read the game under a share lock now that the answer is written: a reveal
+    # that got in first wins (PostgreSQL waits for it; SQLite holds the write lock).
+    gid = ctx.game_id
+    now = db.session.execute(_RECHECK, {"game_id": gid}).one()
+    if now.phase != "question" or now.question_index != index:
+        db.session.rollback()
+        raise GameError(409, "closed", "That question closed before your answer arrived.")
+    db.session.commit()
+    coalesce.request(f"answers:{gid}", lambda: _answers_changed(gid), ANSWERS_EVERY_S)
+    return {"accepted": True, "question": question.id, "received_at": received_at.isoformat()}
+
+
+# The hot path reads plain columns (no ORM objects) in one query and inserts with a
+# statement built once: a thousand phones answer within seconds.
+_G, _P, _Q = Game.__table__.c, Player.__table__.c, Quiz.__table__.c  # Core: no ORM objects
+_ANSWER_CONTEXT = (
+    select(
+        _G.id.label("game_id"),
+        _G.mode,
+        _G.phase,
+        _G.quiz_id,
+        _G.question_index,
+        _G.question_opened_at,
+        _G.question_deadline,
+        _G.accuracy_first,
+        _G.streak_bonus,
+        _P.id.label("player_id"),
+        _P.streak,
+        _Q.content_hash,
+    )
+    .select_from(Game.__table__.join(Player.__table__).join(Quiz.__table__))
+    .where(
+        _G.live_pin == bindparam("pin"),
+        _P.token_hash == bindparam("token_hash"),
+        _P.kicked.is_(False),
+    )
+)
+_RECHECK = (
+    select(_G.phase, _G.question_index)
+    .where(_G.id == bindparam("game_id"))
+    .with_for_update(read=True)
+)
+_INSERT_ANSWER = insert(Answer.__table__)
+
+
+def _answer_context(pin: str, token: str):
+    if not (names.is_pin(pin) and token):
+        return None
+    return db.session.execute(
+        _ANSWER_CONTEXT, {"pin": pin, "token_hash": names.token_hash(token)}
+    ).first()
+
+
+@dataclass(frozen=True)
+class _Answerer:
+    """What scoring needs to know about the game and the player."""
+
+    game_id: int
+    player_id: int
+    streak: int
+    accuracy_first: bool
+    streak_bonus: bool
+
+
+def _check_in_time(received_at: datetime, deadline: datetime | None) -> None:
+    if deadline is None:
+        raise GameError(409, "not_open", "That question is not open.")
+    late = (received_at - deadline).total_seconds()
+    if is_late(late):
+        raise GameError(
+            409, "late", f"Time was up: your answer arrived {late:.1f} s after the end."
+        )
+
+
+def _record(who, question: Question, index, given, elapsed, received_at) -> Answer:
+    """Score an answer and insert it (a plain INSERT); a second one is a 409.
+
+    `who` has game_id, player_id, streak, accuracy_first and streak_bonus.
+    Returns the row as a transient object, for the caller's views.
+    """
+    try:
+        scored = score_answer(
+            question, given, max(0.0, elapsed), who.streak, accuracy_first=who.accuracy_first
+        )
+    except AnswerShapeError as exc:
+        raise GameError(422, "bad_answer", str(exc)) from exc
+    values = dict(
+        game_id=who.game_id,
+        player_id=who.player_id,
+        question_index=index,
+        question_id=question.id,
+        answer=given,
+        received_at=received_at,
+        elapsed_ms=int(max(0.0, elapsed) * 1000),
+        correct=scored.verdict.correct,
+        fraction=scored.verdict.fraction,
+        points=scored.points,
+        bonus=scored.bonus if who.streak_bonus else 0,
+        streak=scored.streak,
+        counted=True,
+    )
+    try:
+        db.session.execute(_INSERT_ANSWER, values)
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise GameError(409, "already_answered", "You already answered this question.") from exc
+    return Answer(**values)
+
+
+def _answers_changed(game_id: int) -> None:
+    """Tell the host how many have answered; when everyone has, reveal."""
+    game = maybe(game_id)
+    if game is None or game.phase != "question":
+        return
+    index = game.question_index
+    answered = int(
+        db.session.scalar(
+            select(func.count(Answer.id))
+            .join(Player, and_(Player.id == Answer.player_id, Player.kicked.is_(False)))
+            .where(Answer.game_id == game_id, Answer.question_index == index)
+        )
+        or 0
+    )
+    total = views.player_count(game_id)
+    publish(
+        channels.game_host(game_id),
+        "answers",
+        {"seq": game.seq, "question_index": index, "answered": answered, "total": total},
+    )
+    if answered >= total > 0 and current_app.config.get("GAME_AUTO_REVEAL", True):
+        try:
+            reveal(game)
+        except GameError:
+            pass
+
+
+def _answer_self_paced(game, player, question_id, given, received_at) -> dict[str, Any]:
+    if game.phase != "running":
+        raise GameError(409, "closed", "The game is not running.")
+    index = player.position
+    if not 0 <= index < question_count(game) or player.position_opened_at is None:
+        raise GameError(409, "not_open", "Open a question first (POST .../advance).")
+    question = question_at(game.quiz_id, index)
+    if question_id != question.id:
+        raise GameError(409, "not_open", f"Question '{question_id}' is not your open question.")
+    opened = player.position_opened_at
+    _check_in_time(received_at, opened + timedelta(seconds=question.time_limit))
+    who = _Answerer(game.id, player.id, player.streak, game.accuracy_first, game.streak_bonus)
+    row = _record(who, question, index, given, (received_at - opened).total_seconds(), received_at)
+    moved = db.session.execute(
+        update(Player)
+        .where(Player.id == player.id, Player.position == index)
+        .values(
+            score=Player.score + row.points + row.bonus,
+            streak=row.streak,
+            correct=Player.correct + int(row.correct),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    phase = db.session.scalar(
+        select(Game.phase).where(Game.id == game.id).with_for_update(read=True)
+    )
+    if moved.rowcount != 1 or phase != "running":
+        db.session.rollback()
+        raise GameError(409, "closed", "That question closed before your answer arrived.")
+    if not row.correct and player.user_id:
+        scoring.record_missed(game, question.id, [player.user_id])
+    db.session.commit()
+    progress_changed(game.id)
+    player = db.session.get(Player, player.id)
+    return {
+        "accepted": True,
+        "question": question.id,
+        "received_at": received_at.isoformat(),
+        "result": views.answer_result(row),
+        "reveal": views.revealed_question(game.quiz_id, index),
+        "me": views.me_view(game, player),
+    }
+
+
+def advance(pin: str, token: str) -> dict[str, Any]:
+    """Self-paced: open this player's next question (an unanswered one counts as missed)."""
+    game = settle_due(require_live(pin))
+    player = active_player(game, token)
+    if game.mode != "self":
+        raise GameError(409, "host_paced", "In a host-paced game the host moves everyone on.")
+    if game.phase != "running":
+        raise GameError(409, "not_running", "The game is not running.")
+    count = question_count(game)
+    index = player.position
+    if index >= count:
+        raise GameError(409, "finished", "You have answered every question.")
+    values: dict[str, Any] = {}
+    if index >= 0 and not _answer_id(player.id, index):
+        question = question_at(game.quiz_id, index)
+        if question.points:
+            values["streak"] = 0
+        if player.user_id:
+            scoring.record_missed(game, question.id, [player.user_id])
+    now = utcnow()
+    if index + 1 >= count:
+        values.update(position=count, finished_at=now)
+    else:
+        values.update(position=index + 1, position_opened_at=now)
+    moved = db.session.execute(
+        update(Player)
+        .where(Player.id == player.id, Player.position == index)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+    else:
+        db.session.commit()
+        progress_changed(game.id)
+    db.session.expire_all()
+    return views.player_state(db.session.get(Game, game.id), db.session.get(Player, player.id))
+
+
+def _answer_id(player_id: int, index: int) -> int:
+    return (
+        db.session.scalar(
+            select(Answer.id).where(Answer.player_id == player_id, Answer.question_index == index)
+        )
+        or 0
+    )
