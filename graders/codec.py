@@ -23,12 +23,20 @@ import base64
 import hashlib
 import json
 import math
+import re
 import sys
 import time
 from typing import Any
 
 MAX_DEPTH = 100
 """Nesting deeper than this is refused (also catches self-referencing lists)."""
+
+DECODE_MAX_BYTES = 256 * 1024**2
+"""What the arrays of one decoded value may take together when the caller sets no bound."""
+MAX_RANK = 32
+"""Dimensions an encoded array may declare."""
+MAX_STRING_ITEM = 65_536
+"""Characters (or bytes) one item of a unicode (or bytes) array may hold."""
 
 REPR_LIMIT = 200
 
@@ -146,9 +154,20 @@ def encode(value: Any, *, max_bytes: int | None = None) -> Any:
     return _encode(value, _Budget(max_bytes), 0, set())
 
 
-def decode(obj: Any) -> Any:
-    """Rebuild a value from encode()'s output (numpy is imported only for arrays)."""
-    return _decode(obj, 0)
+class UnsafeValue(ValueError):
+    """An encoded value refused before anything was allocated for it (see _decode_array)."""
+
+
+def decode(obj: Any, *, max_bytes: int | None = None) -> Any:
+    """Rebuild a value from encode()'s output (numpy is imported only for arrays).
+
+    The input may come from a member's kernel, so each array is checked before numpy
+    allocates it (dtype, shape, data of exactly that shape) and the arrays of the value
+    may take max_bytes together (DECODE_MAX_BYTES when None): UnsafeValue if not. Other
+    malformed input raises ValueError.
+    """
+    limit = DECODE_MAX_BYTES if max_bytes is None else max_bytes
+    return _decode(obj, 0, _DecodeBudget(limit))
 
 
 def dumps(value: Any, *, max_bytes: int | None = None) -> str:
@@ -165,14 +184,15 @@ def dumps(value: Any, *, max_bytes: int | None = None) -> str:
 
 
 def loads(text: str | bytes, *, max_bytes: int | None = None) -> Any:
-    """Decode JSON text made by dumps(); ValueError on malformed or oversized input."""
+    """Decode JSON text made by dumps(); ValueError on malformed or oversized input
+    (max_bytes bounds the text, and the arrays it holds, as decode's)."""
     if max_bytes is not None and len(text) > max_bytes:
         raise ValueError(f"encoded value larger than {max_bytes} bytes")
     try:
         obj = json.loads(text)
     except RecursionError as exc:
         raise ValueError("encoded value nested too deeply") from exc
-    return decode(obj)
+    return decode(obj, max_bytes=max_bytes)
 
 
 # --- encoding -----------------------------------------------------------------
@@ -395,48 +415,75 @@ def summarize_model(model: Any) -> ModelSummary:
 # --- decoding -----------------------------------------------------------------
 
 
-def _decode(obj: Any, depth: int) -> Any:
+class _DecodeBudget:
+    """The bytes the arrays of one decoded value may still take."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.left = max(0, int(max_bytes))
+        self.limit = self.left
+
+    def take(self, n: int, what: str) -> None:
+        if n > self.left:
+            raise UnsafeValue(
+                f"{what} would take {_size_text(n)}, more than the {_size_text(self.limit)} "
+                "a value may take"
+            )
+        self.left -= n
+
+
+def _size_text(n: int) -> str:
+    if n >= 10 * 1024**2:
+        return f"{n / 1024**2:.0f} MB" if n < 10**15 else "more than a petabyte"
+    if n >= 10 * 1024:
+        return f"{n / 1024:.0f} KB"
+    return f"{n} bytes"
+
+
+def _decode(obj: Any, depth: int, budget: _DecodeBudget) -> Any:
     if depth > MAX_DEPTH:
         raise ValueError(f"encoded value nested deeper than {MAX_DEPTH} levels")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, list):
-        return [_decode(v, depth + 1) for v in obj]
+        return [_decode(v, depth + 1, budget) for v in obj]
     if not isinstance(obj, dict):
         raise ValueError(f"not an encoded value: {type(obj).__name__}")
     tag = next((k for k in obj if k in TAGS), None)
     if tag is None:
-        return {k: _decode(v, depth + 1) for k, v in obj.items()}
+        return {k: _decode(v, depth + 1, budget) for k, v in obj.items()}
     body = obj[tag]
     if tag == "__tuple__":
-        return tuple(_decode(v, depth + 1) for v in _as_list(body, tag))
+        return tuple(_decode(v, depth + 1, budget) for v in _as_list(body, tag))
     if tag == "__set__":
-        return {_hashable(_decode(v, depth + 1)) for v in _as_list(body, tag)}
+        return {_hashable(_decode(v, depth + 1, budget)) for v in _as_list(body, tag)}
     if tag == "__dict__":
         out = {}
         for pair in _as_list(body, tag):
             if not isinstance(pair, list) or len(pair) != 2:
                 raise ValueError("__dict__ items must be [key, value] pairs")
-            out[_hashable(_decode(pair[0], depth + 1))] = _decode(pair[1], depth + 1)
+            key = _hashable(_decode(pair[0], depth + 1, budget))
+            out[key] = _decode(pair[1], depth + 1, budget)
         return out
     if tag == "__float__":
-        if body not in _FLOAT_NAMES:
-            raise ValueError(f"unknown __float__ value {body!r}")
+        if not isinstance(body, str) or body not in _FLOAT_NAMES:
+            raise ValueError(f"unknown __float__ value {str(body)[:40]!r}")
         return _FLOAT_NAMES[body]
     if tag == "__bytes__":
+        if not isinstance(body, str):
+            raise ValueError("bad __bytes__ value")
         try:
-            return base64.b64decode(str(body), validate=True)
+            return base64.b64decode(body, validate=True)
         except ValueError as exc:
             raise ValueError("bad __bytes__ value") from exc
     if tag == "__ndarray__":
-        return _decode_array(obj, depth)
+        return _decode_array(obj, depth, budget)
     if tag == "__keras_model__":
         return _decode_model(body)
     if tag == "__probe__":
         if not isinstance(body, dict) or any(k in TAGS for k in body):
             raise ValueError("__probe__ must hold a plain object")
-        return Probe(_decode(body, depth + 1))
-    return Opaque(repr=str(body), type=str(obj.get("type", "object")))
+        return Probe(_decode(body, depth + 1, budget))
+    return Opaque(repr=str(body)[:REPR_LIMIT], type=str(obj.get("type", "object"))[:REPR_LIMIT])
 
 
 def _as_list(body: Any, tag: str) -> list:
@@ -457,41 +504,127 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _decode_array(obj: dict[str, Any], depth: int) -> Any:
+# The dtypes encode() writes (str(array.dtype)), and their byte-order spellings; nothing
+# else: no object arrays of numpy's, records, subarrays, datetimes or void.
+_DTYPE = re.compile(
+    r"bool|u?int(?:8|16|32|64)|float(?:16|32|64|96|128)|complex(?:64|128|192|256)"
+    r"|[<>|=]?(?:b1|\?|[iu][1248]|f(?:2|4|8|12|16)|c(?:8|16|24|32))"
+    r"|[<>|=]?[US](?P<chars>\d{1,9})"
+    r"|object|\|?O"
+)
+
+
+def _array_dtype(text: Any) -> Any:
+    """The numpy dtype an __ndarray__ declares, or None for an object array (UnsafeValue)."""
+    import numpy as np
+
+    if not isinstance(text, str) or len(text) > 20:
+        raise UnsafeValue("the array's dtype is not one the grader reads")
+    match = _DTYPE.fullmatch(text)
+    if match is None:
+        raise UnsafeValue(f"the array's dtype {text!r} is not one the grader reads")
+    if text in ("object", "O", "|O"):
+        return None
+    chars = match.group("chars")
+    if chars is not None and int(chars) > MAX_STRING_ITEM:
+        raise UnsafeValue(
+            f"the array's dtype {text!r} allows {int(chars):,} characters an item, "
+            f"more than {MAX_STRING_ITEM:,}"
+        )
+    try:
+        dtype = np.dtype(text)
+    except TypeError as exc:
+        raise UnsafeValue(f"the array's dtype {text!r} is not one the grader reads") from exc
+    if dtype.kind not in "biufcUS" or dtype.fields is not None or dtype.subdtype is not None:
+        raise UnsafeValue(f"the array's dtype {text!r} is not one the grader reads")
+    return dtype
+
+
+def _array_shape(shape: Any, limit: int) -> tuple[tuple[int, ...], int]:
+    """The declared shape (at most MAX_RANK non-negative ints) and its element count."""
+    if not isinstance(shape, list) or len(shape) > MAX_RANK:
+        raise UnsafeValue(f"the array's shape must be a list of at most {MAX_RANK} sizes")
+    count = 1
+    for size in shape:
+        if type(size) is not int or size < 0:
+            raise UnsafeValue("the array's shape must hold non-negative whole numbers")
+        count *= size
+        if count > limit:  # checked as it grows: no huge products are ever formed
+            count = limit + 1
+    return tuple(shape), count
+
+
+def _array_items(data: Any, shape: tuple[int, ...]) -> list:
+    """The items of data, which must be nested lists of exactly `shape`, in order.
+
+    No broadcasting: numpy is then asked for exactly the items the value declares.
+    (Items that are themselves lists are refused by the caller: see _decode_array.)
+    """
+    level = [data]
+    for size in shape:
+        items: list = []
+        for node in level:
+            if type(node) is not list or len(node) != size:
+                raise UnsafeValue(
+                    f"the array's data does not have its declared shape {list(shape)}"
+                )
+            items.extend(node)
+        level = items
+    return level
+
+
+def _decode_array(obj: dict[str, Any], depth: int, budget: _DecodeBudget) -> Any:
+    """An __ndarray__, checked before anything is allocated for it.
+
+    The dtype must be bool, an int, float or complex, or unicode/bytes of at most
+    MAX_STRING_ITEM an item; the shape at most MAX_RANK non-negative ints; the data
+    nested lists of exactly that shape whose items are numbers (strings, bytes), not
+    lists; and itemsize x items must fit what is left of the value's budget. An object
+    array comes back as its nested lists (its items decoded), not as a numpy object array.
+    """
+    dtype = _array_dtype(obj.get("dtype", "float64"))
+    shape, count = _array_shape(obj.get("shape", []), budget.limit)
+    if count > budget.limit:
+        raise UnsafeValue(f"the array declares more than {budget.limit:,} items")
+    itemsize = 8 if dtype is None else dtype.itemsize  # an object array: a list of pointers
+    budget.take(count * itemsize, f"an array of {count:,} items of {itemsize} bytes")
+    raw = obj["__ndarray__"]
+    items = _array_items(raw, shape)
+    if dtype is None:
+        return _decode(raw, depth + 1, budget)
+    # One flat list whose first item is no sequence: numpy then finds the flat shape (a
+    # later list or tuple makes it raise while it looks, before it allocates), so it
+    # allocates count x itemsize at most. Tagged items (NaN, bytes) are decoded first.
+    if items and type(items[0]) in (list, tuple):
+        raise UnsafeValue(f"the array's data is nested deeper than its shape {list(shape)}")
+    if dtype.kind == "U" and not set(map(type, items)) <= {str}:
+        raise UnsafeValue("the items of a unicode array must be strings")
+    if dtype.kind == "S" or (items and type(items[0]) is dict):
+        items = _tagged_items(items, dtype, depth, budget)
     import numpy as np
 
     try:
-        dtype = np.dtype(str(obj.get("dtype", "float64")))
-        shape = tuple(int(n) for n in obj.get("shape", []))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"bad __ndarray__ header: {exc}") from exc
-    raw = obj["__ndarray__"]
-    if dtype.kind in "biuf":
-        try:  # fast path: plain numbers need no per-element decoding
-            return _shaped(np.array(raw, dtype=dtype), shape)
+        try:
+            array = np.array(items, dtype=dtype)
         except (TypeError, ValueError):
-            pass  # tagged NaN/inf inside, or malformed: decode element by element
-    data = _decode(raw, depth + 1)
-    try:
-        if dtype.kind == "O":
-            array = np.empty(shape, dtype=object)
-            if shape:
-                array[...] = data
-            else:
-                array[()] = data
-        else:
-            array = np.array(data, dtype=dtype).reshape(shape)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"__ndarray__ data does not fit shape {shape}: {exc}") from exc
-    return array[()] if shape == () and dtype.kind != "O" else array
-
-
-def _shaped(array: Any, shape: tuple) -> Any:
-    try:
+            if dtype.kind not in "biufc" or dict not in set(map(type, items)):
+                raise
+            array = np.array(_tagged_items(items, dtype, depth, budget), dtype=dtype)
         array = array.reshape(shape)
-    except ValueError as exc:
-        raise ValueError(f"__ndarray__ data does not fit shape {shape}: {exc}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"__ndarray__ data does not fit dtype {dtype}: {exc}") from exc
     return array[()] if shape == () else array
+
+
+def _tagged_items(items: list, dtype: Any, depth: int, budget: _DecodeBudget) -> list:
+    """Items with their tags decoded ({"__float__": "nan"}, {"__bytes__": ...}), each
+    checked to be a number (bytes, for a bytes array)."""
+    items = [_decode(item, depth + 1, budget) if type(item) is dict else item for item in items]
+    wanted = (bytes,) if dtype.kind == "S" else (int, float, bool)
+    if not all(type(item) in wanted for item in items):
+        what = "bytes" if dtype.kind == "S" else "numbers"
+        raise UnsafeValue(f"the items of a {dtype} array must be {what}")
+    return items
 
 
 def _decode_model(body: Any) -> ModelSummary:

@@ -42,6 +42,25 @@ KAHOOT_ANSWER_MAX = 75
 KAHOOT_TIME_LIMITS = (5, 10, 20, 30, 60, 90, 120, 240)
 
 
+# The marks our banks use in a line of text: `code` spans (any run of backticks, as in
+# CommonMark) and **bold**. Everything else is left as written: a Kahoot text has no markdown.
+_MARKS = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)|\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)
+
+
+def plain_text(text: str) -> str:
+    """A line of our markdown as Kahoot shows it, plain: `code` and **bold** lose their marks."""
+
+    def unmark(m: re.Match[str]) -> str:
+        if m.group(3) is not None:
+            return plain_text(m.group(3))  # bold around code: both go
+        code = m.group(2)
+        if len(code) > 2 and code[0] == code[-1] == " " and code.strip():
+            code = code[1:-1]  # CommonMark: "`` `x` ``" is the code `x`
+        return code
+
+    return _MARKS.sub(unmark, text)
+
+
 def _unsupported(q: Question) -> str | None:
     if q.kind in ("type", "numeric"):
         return f"a {q.kind} question has no Kahoot spreadsheet form"
@@ -49,12 +68,18 @@ def _unsupported(q: Question) -> str | None:
         return f"{len(q.choices)} choices; Kahoot's template holds 4"
     if q.code:
         return "its code block would be lost"
-    if len(q.text) > KAHOOT_QUESTION_MAX:
-        return f"its text has {len(q.text)} characters; Kahoot takes {KAHOOT_QUESTION_MAX}"
-    long = [c.id for c in q.choices if len(c.text) > KAHOOT_ANSWER_MAX]
+    length = len(plain_text(q.text))  # as written to the CSV: no markdown marks
+    if length > KAHOOT_QUESTION_MAX:
+        return f"its text has {length} characters; Kahoot takes {KAHOOT_QUESTION_MAX}"
+    long = [c.id for c in q.choices if len(plain_text(c.text)) > KAHOOT_ANSWER_MAX]
     if long:
         return f"answer(s) {', '.join(long)} over Kahoot's {KAHOOT_ANSWER_MAX} characters"
     return None
+
+
+def kahoot_misfits(bank: Bank) -> list[tuple[Question, str]]:
+    """The questions Kahoot's template cannot hold, each with the reason (shown before export)."""
+    return [(q, why) for q in bank.questions if (why := _unsupported(q))]
 
 
 def kahoot_time_limit(seconds: int) -> int:
@@ -69,9 +94,10 @@ def export_kahoot_csv(bank: Bank, *, skip_unsupported: bool = False) -> str:
     and questions with a code block or over Kahoot's 120 (question) and 75
     (answer) characters cannot be written; they raise KahootCsvError naming
     each one, or are left out with skip_unsupported=True. Time limits are
-    rounded up to the nearest one Kahoot offers.
+    rounded up to the nearest one Kahoot offers. Kahoot shows no markdown: texts are
+    written plain (see plain_text).
     """
-    problems = [f"question '{q.id}': {why}" for q in bank.questions if (why := _unsupported(q))]
+    problems = [f"question '{q.id}': {why}" for q, why in kahoot_misfits(bank)]
     if problems and not skip_unsupported:
         raise KahootCsvError(f"bank '{bank.slug}' cannot be exported: " + "; ".join(problems))
     out = io.StringIO()
@@ -80,9 +106,10 @@ def export_kahoot_csv(bank: Bank, *, skip_unsupported: bool = False) -> str:
     for q in bank.questions:
         if _unsupported(q):
             continue
-        answers = [c.text for c in q.choices] + [""] * (len(_ANSWERS) - len(q.choices))
+        answers = [plain_text(c.text) for c in q.choices]
+        answers += [""] * (len(_ANSWERS) - len(q.choices))
         correct = ",".join(str(i) for i, c in enumerate(q.choices, start=1) if c.correct)
-        writer.writerow([q.text, *answers, kahoot_time_limit(q.time_limit), correct])
+        writer.writerow([plain_text(q.text), *answers, kahoot_time_limit(q.time_limit), correct])
     return out.getvalue()
 
 

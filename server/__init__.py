@@ -30,17 +30,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from server.models.user import User
 
     @login_manager.user_loader
-    def _load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def _load_user(session_id: str) -> User | None:
+        """`<id>:<session key>` from the session or remember cookie; a logged-out key is None."""
+        from server.services.accounts import user_for_session
+
+        return user_for_session(session_id)
 
     from server.services.live import make_bus
 
     app.extensions["adventures.bus"] = make_bus(app)
 
     from server import markdown
-    from server.routes import errors
+    from server.routes import errors, hardening
 
     errors.register(app)
+    hardening.register(app)  # the bounded int converter, before any rule uses it
     markdown.register(app)
     _register_blueprints(app)
     return app

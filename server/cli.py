@@ -386,13 +386,74 @@ def worker_command(gpu: bool, concurrency: int) -> None:
     run_worker(gpu=gpu, concurrency=concurrency)
 
 
+WORKER_RESTART_FIRST_S = 1.0
+WORKER_RESTART_MAX_S = 30.0
+WORKER_STABLE_S = 60.0  # a worker up this long has recovered: the next restart waits 1 s again
+
+
+def next_restart_delay(previous: float | None, uptime: float) -> float:
+    """Back-off between worker restarts: 1, 2, 4 ... 30 s; from 1 s again after a stable run."""
+    if previous is None or uptime >= WORKER_STABLE_S:
+        return WORKER_RESTART_FIRST_S
+    return min(previous * 2, WORKER_RESTART_MAX_S)
+
+
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+def _end_group(proc: subprocess.Popen) -> None:
+    """Kill what a dead worker left behind in its process group (its GPU-fallback consumer,
+    the reference process)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _lan_url(host: str, port: int) -> str | None:
+    """With --host 0.0.0.0: http://<this machine's LAN address>:port, for the join link."""
+    if host not in ("0.0.0.0", "::"):
+        return None
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))  # picks the outgoing interface; sends nothing
+            address = probe.getsockname()[0]
+    except OSError:
+        return None
+    return None if address.startswith("127.") else f"http://{address}:{port}"
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Web processes.")
-def run_command(host: str, port: int | None, workers: int) -> None:
-    """Web server plus one grading worker (what `make run` calls)."""
+@click.option(
+    "--public-url",
+    default=None,
+    help="The address phones use (join link, QR code), e.g. https://trivia.example.org "
+    "behind a proxy. Default: $PUBLIC_URL; with --host 0.0.0.0, this machine's LAN address.",
+)
+def run_command(host: str, port: int | None, workers: int, public_url: str | None) -> None:
+    """Web server plus one grading worker (what `make run` calls).
+
+    The worker is supervised: when it dies it is started again (after 1, 2, 4 ... 30 s) while
+    the web server keeps serving; what it was grading is queued again by the new worker. When
+    the web server dies, everything stops. Ctrl-C or SIGTERM stop both.
+    """
+    import time
+
     port = port or int(os.environ.get("PORT", "5000"))
+    public_url = public_url or os.environ.get("PUBLIC_URL") or _lan_url(host, port)
+    if public_url:
+        os.environ["PUBLIC_URL"] = public_url  # the web processes read it (server.config)
     app = _create_app()
     with app.app_context():
         from server.services import accounts
@@ -404,7 +465,13 @@ def run_command(host: str, port: int | None, workers: int) -> None:
             f"    username: {created[0]}\n    password: {created[1]}\n"
             f"  (shown once; add more with `adventures users add NAME --instructor`)\n"
         )
-    worker = subprocess.Popen([sys.executable, "-m", "server.cli", "worker"])
+
+    def start_worker() -> subprocess.Popen:
+        # Its own process group, so what it leaves behind when killed can be ended with it.
+        return subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], process_group=0)
+
+    worker: subprocess.Popen | None = start_worker()
+    worker_started = time.monotonic()
     web = subprocess.Popen(
         [
             sys.executable,
@@ -428,27 +495,65 @@ def run_command(host: str, port: int | None, workers: int) -> None:
         ]
     )
     click.echo(f"  Adventures is at http://{host}:{port}/  (Ctrl-C stops web server and worker)")
+    if public_url:
+        click.echo(f"  Players join at {public_url}/play")
+    elif host.startswith("127.") or host == "localhost":
+        click.echo(
+            "  Only this computer can reach it: for a trivia night on this network use "
+            "--host 0.0.0.0 (or --public-url behind a proxy)."
+        )
+    stopping = False
 
     def stop(*_):
+        nonlocal stopping
+        stopping = True
         for proc in (web, worker):
-            if proc.poll() is None:
+            if proc is not None and proc.poll() is None:
                 proc.terminate()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop)
+    delay: float | None = None
+    restart_at = 0.0
     try:
-        while web.poll() is None and worker.poll() is None:
+        while not stopping and web.poll() is None:
+            if worker is not None and worker.poll() is not None:
+                uptime = time.monotonic() - worker_started
+                _end_group(worker)
+                delay = next_restart_delay(delay, uptime)
+                click.echo(
+                    f"adventures run: the grading worker (pid {worker.pid}) "
+                    f"{_how_it_ended(worker.returncode)} after {uptime:.0f} s; starting a new "
+                    f"one in {delay:g} s (the web server keeps running)",
+                    err=True,
+                )
+                worker, restart_at = None, time.monotonic() + delay
+            if worker is None and not stopping and time.monotonic() >= restart_at:
+                worker = start_worker()
+                worker_started = time.monotonic()
+                click.echo(f"adventures run: grading worker started (pid {worker.pid})", err=True)
             try:
-                web.wait(timeout=1)
+                web.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 pass
+        if not stopping:
+            click.echo(
+                f"adventures run: the web server {_how_it_ended(web.returncode)}; "
+                "stopping the worker too",
+                err=True,
+            )
     finally:
         stop()
         for proc in (web, worker):
+            if proc is None:
+                continue
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        if worker is not None:
+            _end_group(worker)
     sys.exit(web.returncode or 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,23 @@ def database_url() -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def _flag(name: str) -> bool | None:
+    """An on/off environment variable: 1/true/yes/on or 0/false/no/off; None when unset."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return None
+    return value in ("1", "true", "yes", "on")
+
+
+def secure_cookies() -> bool:
+    """Cookies only over HTTPS: SECURE_COOKIES=1/0 decides; unset, PREFERRED_URL_SCHEME=https
+    turns it on (the app cannot see the scheme itself behind a TLS-terminating proxy)."""
+    flag = _flag("SECURE_COOKIES")
+    if flag is not None:
+        return flag
+    return os.environ.get("PREFERRED_URL_SCHEME", "").strip().lower() == "https"
 
 
 def secret_key() -> str:
@@ -70,6 +88,21 @@ class Config:
         self.MAX_DATASET_BYTES = int(os.environ.get("MAX_DATASET_BYTES", 2 * 1024**3))
         self.WTF_CSRF_TIME_LIMIT = None
         self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SECURE = secure_cookies()
+        if os.environ.get("PREFERRED_URL_SCHEME"):
+            self.PREFERRED_URL_SCHEME = os.environ["PREFERRED_URL_SCHEME"].strip().lower()
+        # The remember cookie (flask-login) names a server-side session (UserSession) that
+        # lives as long as it does, REMEMBER_DAYS (30 by default); log-out deletes both.
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("REMEMBER_DAYS", 30)))
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        # Bearer tokens from POST /api/auth/token expire this many days after they are issued.
+        self.API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", 90))
+        # The address phones are sent to (join link, QR code), e.g. https://trivia.example.org
+        # behind a proxy; `adventures run --host 0.0.0.0` sets it to this machine's LAN address.
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "").strip().rstrip("/") or None
         self.GPU_FALLBACK_TO_CPU = os.environ.get("GPU_FALLBACK_TO_CPU", "1") != "0"
         self.SUBMISSION_RATE_LIMIT = os.environ.get("SUBMISSION_RATE_LIMIT", "30 per minute")
         self.AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 
 from server.extensions import huey, huey_gpu
 
@@ -17,13 +18,35 @@ _CONSUMER = dict(
 
 
 def _consume(queue, workers: int, periodic: bool, app=None) -> None:
-    """Consume in this process; a forked side process builds its own app (no shared pool)."""
+    """Consume in this process; a forked side process builds its own app (no shared pool).
+
+    Every consuming process renews the leases of the jobs it runs (monitor.LeaseKeeper).
+    """
     from server import create_app, jobs  # importing jobs registers the tasks
+    from server.services.grading.monitor import LeaseKeeper
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    jobs.use_app(app if app is not None else create_app())
+    app = app if app is not None else create_app()
+    jobs.use_app(app)
+    LeaseKeeper(app).start()
     consumer = queue.create_consumer(workers=workers, periodic=periodic, **_CONSUMER)
     consumer.run()
+
+
+def _consume_beside(parent: int, queue, workers: int) -> None:
+    """The GPU-fallback side process: it ends when the worker that started it is gone
+    (killed with SIGKILL, it cannot say so), instead of consuming on as an orphan."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        logging.getLogger("adventures.worker").error(
+            "the worker process %d is gone; its GPU-fallback consumer stops", parent
+        )
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    _consume(queue, workers, False)
 
 
 def _warm_reference() -> None:
@@ -61,6 +84,8 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
 
     app = create_app()
     with app.app_context():
+        # What a previous worker on this machine was running when it died is queued again
+        # now (its pid is gone), not when its lease runs out.
         queue.requeue_stale(force=True)
     # Import TensorFlow in the reference child now, beside the sandbox start-up: a member's
     # first new variant then waits for one computation, not for the import as well.
@@ -79,7 +104,9 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
     fallback = os.environ.get("GPU_FALLBACK_TO_CPU", "1") != "0"
     side = None
     if fallback:
-        side = multiprocessing.Process(target=_consume, args=(huey_gpu, 1, False), daemon=True)
+        side = multiprocessing.Process(
+            target=_consume_beside, args=(os.getpid(), huey_gpu, 1), daemon=True
+        )
         side.start()
     try:
         _consume(huey, workers=concurrency, periodic=True, app=app)

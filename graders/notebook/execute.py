@@ -1,16 +1,19 @@
-"""Run a sanitised notebook, then the harness cell, in a sandboxed kernel with nbclient.
+"""Run a sanitised notebook, then the check cells, in a sandboxed kernel with nbclient.
 
 Errors in member cells are kept and execution goes on (so later checks still
 run); a cell past its time is interrupted (SIGINT) and, if the kernel does not
-come back, killed; output beyond the cap is cut; the harness cell gets its own
-time budget after the member cells.
+come back, killed; output beyond the cap is cut. After the member cells the
+result channel is opened (graders.notebook.harness) and the check cells run in
+order, together within their own time budget; the result file's size is noted
+after each, and the first that fails ends the checks (a hidden check's inputs are
+never sent to a kernel that did not finish the cells before).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from queue import Empty
@@ -46,6 +49,8 @@ class ExecutionReport:
     kernel_died: bool = False
     harness_finished: bool = False
     harness_problem: str | None = None
+    # the result file's size after each check cell that ran (see harness.parse_results)
+    harness_ends: list[int] = field(default_factory=list)
     output_truncated: bool = False
     seconds: float = 0.0
 
@@ -151,7 +156,7 @@ async def _recovered(client: _GradingClient, kernel: SandboxKernel, wait: float)
 async def _run(
     kernel: SandboxKernel,
     nb: NotebookNode,
-    harness: str,
+    harness: Sequence[str],
     limits: Limits,
     progress: Progress | None,
 ) -> ExecutionReport:
@@ -238,13 +243,42 @@ async def _run_harness(
     client: _GradingClient,
     kernel: SandboxKernel,
     nb: NotebookNode,
-    harness: str,
+    cells: Sequence[str],
     limits: Limits,
     report: ExecutionReport,
 ) -> None:
-    cell = nbformat.v4.new_code_cell(harness)
+    if not kernel.open_results():
+        report.kernel_died = True
+        report.harness_problem = "the kernel died before the checks ran"
+        return
+    deadline = time.monotonic() + max(1.0, float(limits.harness_timeout or 60))
+    for source in cells:
+        left = deadline - time.monotonic()
+        if left < 1:
+            report.timed_out = True
+            report.harness_problem = (
+                f"the checked functions did not return within {limits.harness_timeout or 60:g} s"
+            )
+            return
+        done = await _run_check_cell(client, kernel, nb, source, left, report)
+        report.harness_ends.append(kernel.result_size())
+        if not done:
+            return
+    report.harness_finished = True
+
+
+async def _run_check_cell(
+    client: _GradingClient,
+    kernel: SandboxKernel,
+    nb: NotebookNode,
+    source: str,
+    timeout: float,
+    report: ExecutionReport,
+) -> bool:
+    """Run one check cell (never kept in the notebook); False if the checks must stop."""
+    cell = nbformat.v4.new_code_cell(source)
     nb.cells.append(cell)
-    client.current_timeout = max(1, int(limits.harness_timeout or 60))
+    client.current_timeout = max(1, int(timeout))
     try:
         await client.async_execute_cell(cell, len(nb.cells) - 1, store_history=False)
         errors = [o for o in cell.outputs if o.get("output_type") == "error"]
@@ -253,8 +287,8 @@ async def _run_harness(
                 f"the grader's checks could not run: {errors[0].get('ename')}: "
                 f"{str(errors[0].get('evalue'))[:200]}"
             )
-        else:
-            report.harness_finished = True
+            return False
+        return True
     except CellTimeoutError:
         report.timed_out = True
         report.harness_problem = (
@@ -270,17 +304,20 @@ async def _run_harness(
         kernel.kill()
     finally:
         nb.cells.pop()
+    return False
 
 
 def execute(
     kernel: SandboxKernel,
     nb: NotebookNode,
-    harness: str,
+    harness: str | Sequence[str],
     limits: Limits,
     progress: Progress | None = None,
 ) -> ExecutionReport:
-    """Run nb's code cells and then the harness cell in kernel (already started)."""
-    coro = _run(kernel, nb, harness, limits, progress)
+    """Run nb's code cells and then the check cells (one source, or several in order) in
+    kernel (already started)."""
+    cells = [harness] if isinstance(harness, str) else list(harness)
+    coro = _run(kernel, nb, cells, limits, progress)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

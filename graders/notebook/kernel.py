@@ -152,9 +152,36 @@ class SandboxKernel:
             if wait and not self.zygote.wait_exit(self.run, 10):
                 self.zygote.close()  # the sandbox does not answer: take it all down
 
+    def _results(self) -> Path:
+        return self.run_dir / _zygote.RESULTS_DIR
+
+    def open_results(self) -> bool:
+        """Open the result channel for the check cells: the folder of the result file, mode 0
+        until now (zygote._start_kernel), becomes reachable to the kernel. False if the kernel
+        never made it."""
+        return self._open_folder()
+
+    def _open_folder(self) -> bool:
+        # The kernel sees the run folder read-only: what the zygote made stays a folder.
+        try:
+            if not stat.S_ISDIR(os.lstat(self._results()).st_mode):
+                return False
+            os.chmod(self._results(), 0o700)
+        except OSError:
+            return False
+        return True
+
+    def result_size(self) -> int:
+        """How many bytes the result file holds now (0 if it is not a plain file)."""
+        try:
+            st = os.stat(self._results() / _zygote.RESULT_FILE, follow_symlinks=False)
+        except OSError:
+            return 0
+        return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
     def read_result(self) -> bytes:
         """The result file, read without following links, at most limits.result_bytes."""
-        path = self.run_dir / _zygote.RESULT_FILE
+        path = self._results() / _zygote.RESULT_FILE
         try:
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError:
@@ -184,6 +211,7 @@ class SandboxKernel:
             self.context = None
         if wait:
             self.zygote.forget(self.run)
+        self._open_folder()  # so that a host not running as root can remove it
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
 

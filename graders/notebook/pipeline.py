@@ -3,8 +3,8 @@
     read + validate      read.read_notebook           (NotebookError -> 400/413)
     sanitise             sanitise.STEPS               (outputs, attachments, marker, shell)
     reference values     expected_values()            (cache, else ReferenceRunner; in parallel)
-    execute              execute.execute              (sandboxed kernel, then the harness cell)
-    read the harness     harness.parse_results        (nonce-checked tagged JSON)
+    execute              execute.execute              (sandboxed kernel, then the check cells)
+    read the harness     harness.parse_results        (nonce-checked, bounded tagged JSON)
     compare              scoring.score_checks         (graders.compare, trusted side)
     result               GradeResult                  (Gradescope superset)
 
@@ -29,7 +29,9 @@ from nbformat import NotebookNode
 from graders.notebook.devices import detect_gpus, device_label
 from graders.notebook.execute import ExecutionReport, execute
 from graders.notebook.harness import (
-    harness_source,
+    Segments,
+    cell_names,
+    harness_cells,
     new_nonce,
     parse_kernel_notes,
     parse_results,
@@ -186,7 +188,11 @@ def _solution_values(
     if failure:
         return {}, {c.name: failure for c in checks}
     outcomes = parse_results(
-        raw, nonce, {c.name for c in checks}, max_value_bytes=limits.value_bytes
+        raw,
+        nonce,
+        {c.name for c in checks},
+        max_value_bytes=limits.value_bytes,
+        segments=segments_of(report, checks),
     )
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -363,8 +369,9 @@ def grade_notebook(
             )
             expected, reference_errors = expected_future.result()
     checks = spec.notebook.checks
+    segments = segments_of(report, checks)
     outcomes = parse_results(
-        raw, nonce, {c.name for c in checks}, max_value_bytes=limits.value_bytes
+        raw, nonce, {c.name for c in checks}, max_value_bytes=limits.value_bytes, segments=segments
     )
     tests = score_checks(spec, outcomes, expected, not_run_reason=_not_run_reason(report))
     status, error = "graded", None
@@ -377,7 +384,8 @@ def grade_notebook(
     max_score = round(sum(points_of(spec).values()), 6)
     if report is not None:
         notes.extend(report.notes)
-        notes.extend(n for n in parse_kernel_notes(raw, nonce) if n not in notes)
+        kernel_notes = parse_kernel_notes(raw, nonce, segments=segments)
+        notes.extend(n for n in kernel_notes if n not in notes)
         if report.output_truncated:
             notes.append(f"Output was cut at {limits.output_bytes // 1024} KB.")
         notes.extend(
@@ -410,6 +418,13 @@ def grade_notebook(
     )
 
 
+def segments_of(report: ExecutionReport | None, checks: list[CheckSpec]) -> Segments:
+    """Which checks each part of the result file may speak for: the part completed while a
+    check cell ran (up to the size noted after it) is that cell's (harness.harness_cells)."""
+    ends = report.harness_ends if report is not None else []
+    return list(zip(ends, cell_names(checks), strict=False))
+
+
 def _run(
     spec: ExerciseSpec,
     folder: Path,
@@ -434,7 +449,8 @@ def _run(
         with pool.slot(data) as slot:
             kernel = take_kernel(slot, spec.slug if spec.slug in data else None, limits)
             try:
-                report = execute(kernel, nb, harness_source(nonce, checks), limits, progress)
+                cells = [cell.source for cell in harness_cells(nonce, checks)]
+                report = execute(kernel, nb, cells, limits, progress)
                 raw = kernel.read_result()  # complete: the harness cell has returned
             finally:
                 kernel.close(wait=False)  # the zygote reaps it while we score

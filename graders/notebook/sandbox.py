@@ -265,7 +265,7 @@ class Zygote:
                 argv += ["--dev-bind-try", str(dev), str(dev)]
             argv += ["--ro-bind-try", "/sys", "/sys"]
         argv += ["--remount-ro", "/", "--chdir", "/", "--"]
-        argv += [self.config.python, "-I", "-B", f"{_zygote.ZYGOTE_DIR}/zygote.py"]
+        argv += [self.config.python, "-I", "-B", _zygote.ZYGOTE_PATH]
         if self.uid is not None:
             argv = [
                 "setpriv",

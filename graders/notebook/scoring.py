@@ -104,7 +104,22 @@ def score_check(
         if outcome.stage == "encode":
             return result(
                 "failed",
-                [f"The returned value cannot be compared: {outcome.message[:300]}"],
+                [
+                    f"The returned value cannot be compared: {outcome.message[:300]}"
+                    if visible  # hidden: its size and type could spell out the hidden input
+                    else "The returned value cannot be compared (a hidden check shows no values)."
+                ],
+            )
+        if not visible:
+            # The member's own message or value could carry the hidden input out: fixed words.
+            return result(
+                "error",
+                [
+                    f"{check.function or 'The expression'} raised {outcome.error_type} on the "
+                    "hidden input (its message is not shown, so the input stays hidden).",
+                    hint_for(outcome.error_type, "")
+                    and f"Hint: {hint_for(outcome.error_type, '')}",
+                ],
             )
         lines: list[str | None] = [
             f"{_call_text(check) if check.expression else check.function} raised "
@@ -128,7 +143,9 @@ def score_check(
         return result("error", [f"The grader could not compare the values (our problem): {exc}"])
     if verdict.passed:
         return result("passed", ["Passed."])
-    lines = [verdict.message]
+    lines = [
+        verdict.message if visible else "Not the expected result (a hidden check shows no values)."
+    ]
     if _placeholder(outcome.value):
         lines.append(f"Hint: {NONE_HINT}")
     elif check.hint:

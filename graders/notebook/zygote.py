@@ -13,11 +13,13 @@ per submission. A kernel's life:
    new devpts; it binds its run folder at /run/kernel, hides the other runs,
    and forks PID 1 of the new PID namespace. That process mounts a fresh
    /proc, starts its own session (a process group spans PID namespaces, so
-   killpg would otherwise reach us), opens the result file, sets rlimits,
-   drops every capability (bounding set too, no_new_privs) while it is still
-   single-threaded, seeds random/numpy/TensorFlow, captures what the harness
-   needs (os.write, json, the codec with a snapshot of the builtins) and starts
-   ipykernel on ZMQ ipc sockets in /run/kernel; the kernel shim
+   killpg would otherwise reach us), creates the (empty) result file in a
+   folder it closes for now (mode 0), sets rlimits, drops every capability
+   (bounding set too, no_new_privs) while it is still single-threaded, seeds
+   random/numpy/TensorFlow, makes the harness (it captures os.write, the C JSON
+   encoder, the codec with a snapshot of the builtins; it is kept as a local of
+   this bootstrap frame, published under no name) and starts ipykernel on ZMQ
+   ipc sockets in /run/kernel; the kernel shim
    (kernel_shim.py: offline downloads, course-era compatibility, inline
    figures, notes for the harness) is installed then, with no more power than
    member code has. We then remount /run/kernel
@@ -29,7 +31,11 @@ per submission. A kernel's life:
    tmpfs), write the shim's settings (the training cap) into the run folder,
    which the kernel sees read-only, and lower its rlimits to the run's
    (prlimit; CPU seconds depend on the exercise's time limit). Milliseconds.
-3. member cells, then the harness cell, arrive over ZMQ from the host.
+3. member cells arrive over ZMQ from the host. Then the checks: the host opens
+   the result file's folder (chmod; until then its mode 0 keeps the kernel out)
+   and sends the check cells (graders/notebook/harness.py), which find the
+   harness on their own stack and bring the nonce and, each hidden check in a
+   cell of its own, the checks' inputs.
 4. **kill**: SIGKILL to PID 1 ends every process member code started.
 
 It is stdlib-only at import time and never imports the graders package: the
@@ -63,15 +69,18 @@ SHIM_PATH = ZYGOTE_DIR + "/kernel_shim.py"  # graders/notebook/kernel_shim.py, c
 SHIM_MODULE = "_adventures_kernel_shim"  # its name in each kernel's sys.modules
 RUNS_DIR = "/run/adventures"  # the host's slot folder, read-write
 KERNEL_DIR = "/run/kernel"  # where a kernel sees its own run folder
-RESULT_DIR = "/run/result"  # the same folder again, unmounted once the result file is open
+RESULT_DIR = "/run/result"  # a mount point of the sandbox's; hidden in every kernel
 DATA_ROOT = "/srv/data"  # every exercise's data/, read-only, one folder per slug
 HOME = "/home/student"
 WORK = HOME + "/work"
 CONNECTION_FILE = "kernel.json"
-RESULT_FILE = "result.jsonl"
+RESULTS_DIR = "results"  # in the run folder: mode 0 until the host opens it for the checks
+RESULT_FILE = "result.jsonl"  # in RESULTS_DIR, a mount of its own: writable once reachable
 SETTINGS_FILE = "settings.json"  # in the run folder: what the shim learns at assign (epochs_cap)
 DOWNLOADS_MANIFEST = ".adventures-downloads.json"  # in an exercise's data (graders.datasets)
-HARNESS_NAME = "__adventures_harness__"
+ZYGOTE_PATH = ZYGOTE_DIR + "/zygote.py"  # this file, as the sandbox runs it
+HARNESS_FRAME = "_start_kernel"  # the frame (of ZYGOTE_PATH) that holds the harness ...
+HARNESS_LOCAL = "harness"  # ... as this local; the check cells look for it there
 SPAWN_TIMEOUT = 60.0
 
 _CLONE_NEWNS = 0x00020000
@@ -155,7 +164,7 @@ def _private_world(run, limits):
     _restore_python_roots(held)
     os.makedirs(WORK + "/data")
     _mount(f"{RUNS_DIR}/{run}", KERNEL_DIR, None, _MS_BIND)  # sealed read-only once ready
-    _mount(f"{RUNS_DIR}/{run}", RESULT_DIR, None, _MS_BIND)  # gone before member code runs
+    _hide(RESULT_DIR)  # the sandbox's own tmpfs there is shared by every kernel
     _hide(RUNS_DIR)  # nothing of other runs stays visible
     # DATA_ROOT stays until the kernel is assigned an exercise (_assign), then it is hidden too.
 
@@ -303,42 +312,67 @@ def _load_shim(shell, limits):
     return module
 
 
-def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
-    """The function the grader's last cell calls; everything it uses is captured now.
+def make_harness(shell, codec_ns, result_path, seed, max_value_bytes, notes=None):
+    """The checks' code, made at bootstrap; everything it uses is captured now.
 
-    Member code runs after this and may patch os, json, numpy or builtins; the
-    harness keeps the originals. It appends one JSON line per check to the
-    result file (result_fd), each carrying the nonce that exists only in the
-    harness cell the host sends after every member cell has run; the host
-    ignores every line without it. A check with probe options gets its value
-    read by the codec's probe (graders/probes.py) before it is encoded. An expression
-    check (no function) is evaluated in the member's namespace instead of a call. After
-    the checks, one "__notes__" line carries the kernel shim's notes: `notes`
-    (a zero-argument callable returning a list of str), else a builtin
-    `__adventures_notes__` present now; none, no line.
+    It is published nowhere: no name in the member's namespace, in builtins or in
+    sys.modules reaches it. It lives only as a local of `_start_kernel` (HARNESS_LOCAL),
+    whose frame stays on the main thread's stack for the kernel's life, and the check
+    cells the host sends after every member cell (graders.notebook.harness) find it there
+    by walking their own frames. Member code runs after this and may patch os, json,
+    numpy or builtins; the harness keeps the originals, and writes its lines with the C
+    JSON encoder and reads its calls with the C scanner (not json.dumps/loads, which
+    look up patchable classes at call time).
+
+    `run_checks(nonce, calls_json, with_notes=True)` opens the result file (result_path)
+    only then, for the length of the call: until the host opens its folder for the
+    checks, the kernel cannot reach the file (see _start_kernel). It appends one JSON line
+    per check, {"check": name, "nonce": nonce, ...} in that order (the host attributes
+    an unreadable line by that prefix), each carrying the nonce that exists only in the
+    check cells. A check with probe options gets its value read by the codec's probe
+    (graders/probes.py) before it is encoded. An expression check (no function) is
+    evaluated in the member's namespace instead of a call. With `with_notes`, one
+    "__notes__" line then carries the kernel shim's notes: `notes` (a zero-argument
+    callable returning a list of str), else a builtin `__adventures_notes__` present
+    now; none, no line.
     """
     import builtins
     import random
     import traceback
+    from json import decoder as json_decoder
+    from json import encoder as json_encoder
+    from json import scanner as json_scanner
 
     import numpy
 
     encode, decode = codec_ns["encode"], codec_ns["decode"]
     probe = codec_ns.get("probe")
-    dumps, loads = json.dumps, json.loads
-    os_write = os.write
+    os_open, os_write, os_close = os.open, os.write, os.close
+    open_flags = os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
     perf = time.perf_counter
     fmt_exception = traceback.format_exception
     py_exec, py_compile, py_isinstance, py_set, py_len = exec, compile, isinstance, set, len
-    py_eval, name_error = eval, NameError
+    py_eval, name_error, type_error = eval, NameError, TypeError
     py_dict, py_list, py_tuple, py_str, py_type = dict, list, tuple, str, type
     base_exception, interrupt = BaseException, KeyboardInterrupt
+    os_error, value_error, recursion_error = OSError, ValueError, RecursionError
+    join, to_utf8 = "".join, str.encode
     seed_random, seed_numpy = random.seed, numpy.random.seed
+    modules = sys.modules
     builtins_snapshot = dict(vars(builtins))  # before member code can patch them
     notes_check = "__notes__"  # the result line graders.notebook.harness reads the notes from
     notes_provider = notes if notes is not None else builtins_snapshot.get("__adventures_notes__")
     if not callable(notes_provider):
         notes_provider = None
+
+    def not_json(value):
+        raise type_error(f"{py_type(value).__name__} is not JSON")
+
+    # C objects: nothing member code does to the json module changes them.
+    to_json = json_encoder.c_make_encoder(
+        None, not_json, json_encoder.c_encode_basestring, None, ":", ",", False, False, False
+    )
+    scan_json = json_scanner.c_make_scanner(json_decoder.JSONDecoder())
 
     class MissingGlobal(NameError):
         """A {'$global': name} the member's notebook does not define (reported as 'lookup')."""
@@ -346,7 +380,7 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
     def reseed():
         seed_random(seed)
         seed_numpy(seed)
-        keras = sys.modules.get("keras")
+        keras = modules.get("keras")
         if keras is not None:
             keras.utils.set_random_seed(seed)
 
@@ -355,7 +389,7 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
             if py_set(value) == {"$var"}:
                 name = value["$var"]
                 if name not in namespace:
-                    raise NameError(f"setup defines no variable {name!r}")
+                    raise name_error(f"setup defines no variable {name!r}")
                 return namespace[name]
             if py_set(value) == {"$global"}:
                 name = value["$global"]
@@ -383,7 +417,7 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
         except base_exception:
             message = "<the exception's message could not be shown>"
         try:
-            text = "".join(fmt_exception(py_type(exc), exc, tb))[-6000:]
+            text = join(fmt_exception(py_type(exc), exc, tb))[-6000:]
         except base_exception:
             text = ""
         return {"type": py_type(exc).__name__, "message": message, "traceback": text}
@@ -474,11 +508,11 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
             return {"ok": False, "stage": "call", "error": describe_error(exc, 1)}
         return encoded(call, value, perf() - started)
 
-    def write_line(line):
-        text = dumps(line, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
-        data = ("\n" + text + "\n").encode()  # the leading newline ends any stray partial line
+    def write_line(fd, line):
+        text = join(to_json(line, 0))
+        data = to_utf8("\n" + text + "\n")  # the leading newline ends any stray partial line
         while data:
-            data = data[os_write(result_fd, data) :]
+            data = data[os_write(fd, data) :]
 
     def kernel_notes():
         """The shim's notes as short strings (at most 20 of 300 characters); None if none."""
@@ -489,32 +523,37 @@ def make_harness(shell, codec_ns, result_fd, seed, max_value_bytes, notes=None):
             return None
         return [py_str(note)[:300] for note in py_list(found)[:20] if py_isinstance(note, py_str)]
 
-    def run_checks(nonce, calls_json):
-        calls = loads(calls_json)
-        for call in calls:
-            line = one(call)
-            line["check"] = call["name"]
-            line["nonce"] = nonce
-            try:
-                write_line(line)
-            except (OSError, ValueError) as exc:
-                write_line(
-                    {
-                        "check": call["name"],
-                        "nonce": nonce,
-                        "ok": False,
-                        "stage": "encode",
-                        "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
-                    }
-                )
+    def run_checks(nonce, calls_json, with_notes=True):
+        calls = scan_json(calls_json, 0)[0]
+        fd = os_open(result_path, open_flags)
         try:
-            found = kernel_notes()
-            if found is not None:
-                write_line({"check": notes_check, "nonce": nonce, "notes": found})
-        except interrupt:
-            raise
-        except base_exception:
-            pass  # notes are a courtesy; the checks' lines are already written
+            for call in calls:
+                name = call["name"]
+                result = one(call)
+                try:
+                    write_line(fd, {"check": name, "nonce": nonce, **result})
+                except (os_error, value_error, type_error, recursion_error) as exc:
+                    write_line(
+                        fd,
+                        {
+                            "check": name,
+                            "nonce": nonce,
+                            "ok": False,
+                            "stage": "encode",
+                            "error": {"type": py_type(exc).__name__, "message": py_str(exc)[:500]},
+                        },
+                    )
+            if with_notes:
+                try:
+                    found = kernel_notes()
+                    if found is not None:
+                        write_line(fd, {"check": notes_check, "nonce": nonce, "notes": found})
+                except interrupt:
+                    raise
+                except base_exception:
+                    pass  # notes are a courtesy; the checks' lines are already written
+        finally:
+            os_close(fd)
         return py_len(calls)
 
     return run_checks
@@ -537,23 +576,26 @@ def _start_kernel(cmd, status_fd):
     os.environ.clear()
     os.environ.update(cmd.get("env") or {})
     os.chdir(WORK)
-    # The only file the kernel may write outside its tmpfs, opened through a
-    # second mount of the run folder that is then detached (an open writer would
-    # stop the zygote sealing /run/kernel), and kept by the harness closure.
-    result_fd = os.open(
-        f"{RESULT_DIR}/{RESULT_FILE}",
-        os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC,
-        0o600,
-    )
-    _check(_libc.umount2(RESULT_DIR.encode(), _MNT_DETACH), f"umount {RESULT_DIR}")
-    _hide(RESULT_DIR)  # what lies under it is the sandbox's, shared by every kernel
+    # The only file the kernel may write outside its tmpfs, created empty in a folder
+    # of the run folder (its own mount, so it stays writable when /run/kernel is sealed
+    # read-only; never held open, since an open writer would stop the seal) whose mode
+    # is then 0: the kernel cannot even reach the file, nor, once the run folder is
+    # read-only, chmod the folder, until the host opens it (chmod, after the last
+    # member cell: SandboxKernel.open_results). The harness opens the file only then.
+    results = f"{KERNEL_DIR}/{RESULTS_DIR}"
+    os.mkdir(results, 0o700)
+    result_path = f"{results}/{RESULT_FILE}"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    os.close(os.open(result_path, flags, 0o600))
+    _mount(result_path, result_path, None, _MS_BIND)
+    os.chmod(results, 0)
     limits = cmd.get("limits") or {}
     _set_limits(limits)
     _drop_capabilities()
     devnull = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    _close_fds({0, 1, 2, status_fd, result_fd})
+    _close_fds({0, 1, 2, status_fd})
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - ipykernel replaces these
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
     seed = int(cmd.get("seed", 0))
@@ -576,18 +618,16 @@ def _start_kernel(cmd, status_fd):
         ]
     )
     shim = _load_shim(app.shell, limits)
-    harness = make_harness(
+    # Published nowhere: the check cells find it as this frame's local HARNESS_LOCAL.
+    harness = make_harness(  # noqa: F841 - read from this frame by the check cells
         app.shell,
         codec_ns,
-        result_fd,
+        result_path,
         seed,
         int(limits.get("value_bytes", 8 << 20)),
         notes=shim.notes,
     )
-    app.shell.push({HARNESS_NAME: harness}, interactive=False)
-    import builtins
-
-    setattr(builtins, HARNESS_NAME, harness)  # still found after a member's %reset
+    del codec_ns, shim
     os.write(status_fd, b"ready\n")
     os.close(status_fd)
     app.start()

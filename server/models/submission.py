@@ -52,6 +52,11 @@ class Submission(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # While running: the worker grading it (grading.health.worker_name(), "host:pid") and
+    # until when its claim holds; the worker renews it every few seconds, so a job whose
+    # lease ran out was interrupted (grading.queue.requeue_stale queues it again).
+    worker: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship()
     exercise: Mapped[Exercise] = relationship()

@@ -9,6 +9,7 @@ url (repeatable), tfds, unpack.
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
+from pydantic import BaseModel, Field
 
 from graders.datasets import human_size
 from server.extensions import csrf
@@ -21,6 +22,14 @@ api = Blueprint("datasets_api", __name__, url_prefix="/api")
 csrf.exempt(api)  # API writes from a page carry X-CSRFToken; guards.api_user checks it
 
 _TRUE = ("1", "true", "on", "yes")
+
+
+class UploadQuery(BaseModel):
+    filename: str = Field(min_length=1, description="the file's name (an archive's, to unpack)")
+    name: str | None = Field(default=None, description="the dataset's name (default: filename)")
+    url: list[str] | None = Field(default=None, description="URLs whose downloads it answers")
+    tfds: bool | None = Field(default=None, description="a prepared TFDS data_dir (archive)")
+    unpack: bool | None = Field(default=None, description="unpack a .zip or .tar.gz")
 
 
 def _limit() -> int:
@@ -97,3 +106,8 @@ def api_upload():
     return jsonify(created=result.created, message=result.message, dataset=doc), (
         201 if result.created else 200
     )
+
+
+api_upload.openapi_body = {"application/octet-stream": {"type": "string", "format": "binary"}}
+api_upload.openapi_query = UploadQuery
+api_upload.openapi_status = (201, 200)

@@ -29,6 +29,12 @@ def json_body(model: type[M]) -> M:
     return validated(model, data)
 
 
+def query_args(model: type[M]) -> M:
+    """Parse the query string into a pydantic model (an empty `?game=` counts as absent), or
+    answer 400 naming the argument."""
+    return validated(model, {k: v for k, v in request.args.to_dict().items() if v != ""})
+
+
 def validated(model: type[M], data: Any) -> M:
     """Parse form or JSON data into a pydantic model, or answer 400 naming the field."""
     try:

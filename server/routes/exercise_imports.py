@@ -21,11 +21,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from pydantic import BaseModel, Field
 
 from graders.datasets import human_size
 from server.extensions import csrf
 from server.routes import sse
 from server.routes.guards import api_instructor_required, api_user, instructor_page
+from server.routes.hardening import own_text_checks
 from server.services.grading import import_requests, imports
 from server.services.grading.imports import ImportRefused, Upload
 from server.services.live import channels
@@ -35,6 +37,16 @@ api = Blueprint("exercise_imports_api", __name__, url_prefix="/api")
 csrf.exempt(api)  # API writes from a page carry X-CSRFToken; guards.api_user checks it
 
 _TRUE = ("1", "true", "on", "yes")
+
+
+class ImportUpload(BaseModel):
+    notebook: bytes = Field(description="the blank assignment (.ipynb) as distributed")
+    solution: bytes | None = Field(default=None, description="its solved copy (.ipynb)")
+    slug: str = Field(description="the new exercise's slug, e.g. c3w1-assignment")
+    force: str | None = Field(default=None, description="1: overwrite an existing exercise")
+    ignore: str | None = Field(default=None, description="dataset names to ignore, comma-separated")
+    time_limit: str | None = Field(default=None, description="seconds for the whole run")
+    cell_timeout: str | None = Field(default=None, description="seconds for one cell")
 
 
 def _doc(data: dict[str, Any]) -> dict[str, Any]:
@@ -87,10 +99,15 @@ def _refusal(exc: ImportRefused) -> dict[str, Any]:
 
 @api.post("/instructor/imports")
 @api_instructor_required
+@own_text_checks  # the import refuses a NUL in the slug or a limit, and strips it from names
 def api_create_import():
     """Import a blank notebook (and its solution) as exercise SLUG; 202, then a worker runs it."""
     _lift_request_cap()
     return jsonify(_doc(imports.view(_submit()))), 202
+
+
+api_create_import.openapi_body = {"multipart/form-data": ImportUpload}
+api_create_import.openapi_status = 202
 
 
 @api.get("/instructor/imports")
@@ -149,6 +166,7 @@ def imports_page():
 @bp.post("/instructor/imports")
 @csrf.exempt
 @instructor_page
+@own_text_checks
 def import_form():
     """The form without the page's script: a refusal re-renders the form with its message."""
     _lift_request_cap()

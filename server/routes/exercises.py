@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from pydantic import BaseModel, Field
 
 from graders.notebook import render_html
 from server.extensions import csrf, limiter
@@ -39,6 +40,17 @@ from server.services.live import channels
 bp = Blueprint("exercises", __name__)
 api = Blueprint("exercises_api", __name__, url_prefix="/api")
 csrf.exempt(api)
+
+
+class AnswerSubmission(BaseModel):
+    answer: Any = Field(
+        description="kind `answer`: the value in the exercise's answer_format (a string, "
+        "number, list or object)"
+    )
+
+
+class NotebookSubmission(BaseModel):
+    notebook: bytes = Field(description="kind `notebook`: the .ipynb file (nbformat 4)")
 
 
 def _submission_limit() -> str:
@@ -135,6 +147,13 @@ def api_submit(slug: str):
         max_score=sub.max_score,
         url=url_for("exercises_api.api_submission", submission_id=sub.id),
     ), 202
+
+
+api_submit.openapi_body = {
+    "application/json": AnswerSubmission,
+    "multipart/form-data": NotebookSubmission,
+}
+api_submit.openapi_status = 202
 
 
 def _submit(user: User, exercise: Exercise):

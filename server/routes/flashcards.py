@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.extensions import csrf
 from server.routes.attachments import send_attachment
@@ -39,24 +39,36 @@ def _me():
 
 
 class DeckBody(BaseModel):
+    model_config = ConfigDict(strict=True)  # no `false` for a number, no 1.0 for a count
+
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
 
 
 class CardBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     front: str = Field(min_length=1, max_length=base.MAX_FIELD)
     back: str = Field(min_length=1, max_length=base.MAX_FIELD)
     tags: str | list[str] = ""
 
 
 class ReviewBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     rating: Literal["again", "hard", "good", "easy"]
     duration_ms: int | None = Field(default=None, ge=0, le=86_400_000)
 
 
 class SettingsBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     desired_retention: float = Field(ge=reviews.RETENTION_MIN, le=reviews.RETENTION_MAX)
     new_cards_per_day: int = Field(ge=0, le=reviews.NEW_PER_DAY_MAX)
+
+
+class CsvUpload(BaseModel):
+    file: bytes = Field(description="CSV rows: front, back, tags (Anki's export works)")
 
 
 @api.get("/decks")
@@ -76,6 +88,7 @@ def api_create_deck():
 
 
 api_create_deck.openapi_body = DeckBody
+api_create_deck.openapi_status = 201
 
 
 @api.get("/decks/<int:deck_id>/next")
@@ -86,6 +99,9 @@ def api_next(deck_id: int):
     if card is None:
         return Response(status=204)
     return jsonify(card)
+
+
+api_next.openapi_status = (200, 204)
 
 
 @api.get("/decks/<int:deck_id>/cards")
@@ -108,6 +124,7 @@ def api_add_card(deck_id: int):
 
 
 api_add_card.openapi_body = CardBody
+api_add_card.openapi_status = 201
 
 
 @api.get("/decks/<int:deck_id>/cards.csv")
@@ -124,6 +141,10 @@ def api_import(deck_id: int):
     data = upload.read() if upload is not None else request.get_data()
     count = csv_io.import_csv(api_user(), deck_id, data)  # a refusal lists every bad row
     return jsonify(imported=count), 201
+
+
+api_import.openapi_body = {"text/csv": {"type": "string"}, "multipart/form-data": CsvUpload}
+api_import.openapi_status = 201
 
 
 @api.post("/cards/<int:card_id>/reviews")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import segno
 from flask import (
@@ -27,23 +28,25 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.extensions import csrf, db, limiter
 from server.models.base import utcnow
 from server.models.game import Game
 from server.routes import sse
 from server.routes.attachments import send_attachment
-from server.routes.errors import ApiError, json_body, validated
+from server.routes.errors import ApiError, json_body, query_args, validated
 from server.routes.guards import (
     api_instructor_required,
     api_login_required,
     api_user,
     instructor_page,
 )
+from server.routes.hardening import MAX_DB_INT
 from server.services.games import banks, names, report, service, views
 from server.services.games.core import GameError
 from server.services.games.rate import WindowLimit
+from server.services.instructor import leaderboard
 from server.services.live import channels
 
 bp = Blueprint("games", __name__)
@@ -84,6 +87,8 @@ def _answer_limit(token: str) -> None:
 
 
 class NewGame(BaseModel):
+    model_config = ConfigDict(strict=True)  # no `false` for a number, no 1 for a flag
+
     quiz: str = Field(min_length=1, max_length=64, description="a bank's slug (GET /api/quizzes)")
     mode: Literal["host", "self"] = "host"
     streak_bonus: bool = True
@@ -95,25 +100,35 @@ class NewGame(BaseModel):
 
 
 class JoinBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     nickname: str = Field(max_length=200)
     player_token: str | None = Field(default=None, max_length=100)
 
 
 class AnswerBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     player_token: str = Field(min_length=1, max_length=100)
     question: str = Field(min_length=1, max_length=40)
     answer: Any = Field(description="a choice id, a list of ids, a string or a number")
 
 
 class TokenBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     player_token: str = Field(min_length=1, max_length=100)
 
 
 class KickBody(BaseModel):
-    player_id: int
+    model_config = ConfigDict(strict=True)
+
+    player_id: int = Field(ge=1, le=MAX_DB_INT)
 
 
 class OptionsBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     locked: bool | None = None
     allow_late_join: bool | None = None
     streak_bonus: bool | None = None
@@ -125,6 +140,36 @@ class ImportBody(BaseModel):
     title: str = Field(min_length=3, max_length=200)
     description: str = Field(default="", max_length=2000)
     csv: str = Field(min_length=1, max_length=1_000_000)
+
+
+class ImportUpload(BaseModel):
+    file: bytes = Field(description="Kahoot's spreadsheet template saved as CSV")
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")
+    title: str = Field(min_length=3, max_length=200)
+    description: str = Field(default="", max_length=2000)
+
+
+class GameQuery(BaseModel):
+    game: int | None = Field(
+        default=None, ge=1, le=MAX_DB_INT, description="a game id: PINs are reused"
+    )
+    token: str | None = Field(default=None, description="a player's or the host's token")
+
+
+class ReportQuery(BaseModel):
+    game: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
+    format: Literal["json", "csv"] = "json"
+    table: Literal["players", "questions"] = "players"
+
+
+class EventsQuery(BaseModel):
+    token: str | None = Field(default=None, description="a player's or the host's token")
+
+
+class ExportQuery(BaseModel):
+    strict: Literal["0", "1"] = Field(
+        default="0", description="1: refuse banks with questions Kahoot cannot hold"
+    )
 
 
 # ---- helpers ---------------------------------------------------------------------
@@ -142,15 +187,29 @@ def _hosted(pin: str) -> Game:
     return game
 
 
+def _public_url(endpoint: str, **values: Any) -> str:
+    """A link for phones: PUBLIC_URL when set (a proxy, a LAN address), else this request's."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, **values, _external=True)
+
+
+def _unreachable(url: str) -> bool:
+    """True when phones cannot open `url`: it names this machine's loopback."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
 def _host_view(game: Game, *, lists: bool = True) -> dict[str, Any]:
     state = views.host_state(game, lists=lists)
-    state["join_url"] = url_for("games.play_pin", pin=game.pin, _external=True)
+    state["join_url"] = _public_url("games.play_pin", pin=game.pin)
     return state
 
 
 def _links(game: Game) -> dict[str, str]:
     return {
-        "join_url": url_for("games.play_pin", pin=game.pin, _external=True),
+        "join_url": _public_url("games.play_pin", pin=game.pin),
         "host_url": url_for("games.host_page", pin=game.pin, _external=True),
         "events_url": url_for("games_api.api_events", pin=game.pin, _external=True),
         "state_url": url_for("games_api.api_state", pin=game.pin, _external=True),
@@ -190,7 +249,8 @@ def api_import_quiz():
     return jsonify(banks.quiz_view(quiz)), 201
 
 
-api_import_quiz.openapi_body = ImportBody
+api_import_quiz.openapi_body = {"application/json": ImportBody, "multipart/form-data": ImportUpload}
+api_import_quiz.openapi_status = 201
 
 
 @api.get("/quizzes/<slug>/kahoot.csv")
@@ -204,6 +264,9 @@ def api_export_quiz(slug: str):
     response = send_attachment(text, f"{slug}-kahoot.csv", "text/csv")
     response.headers["X-Skipped-Questions"] = ",".join(skipped)
     return response
+
+
+api_export_quiz.openapi_query = ExportQuery
 
 
 # ---- games API -----------------------------------------------------------------------
@@ -242,16 +305,21 @@ def api_create():
 
 
 api_create.openapi_body = NewGame
+api_create.openapi_status = 201
 
 
 @api.post("/games/<pin>/join")
-@limiter.limit(_limit("GAME_JOIN_RATE_LIMIT", "300 per minute;30 per second"))
+@limiter.limit(_limit("GAME_JOIN_RATE_LIMIT", "6000 per minute;200 per second"))
 def api_join(pin: str):
     """Join with a nickname -> {player_id, player_token}; keep the token to answer and reconnect."""
     body = json_body(JoinBody)
     user = api_user(optional=True)
     joined = service.join(
-        pin, body.nickname, user_id=user.id if user else None, previous_token=body.player_token
+        pin,
+        body.nickname,
+        user_id=user.id if user else None,
+        previous_token=body.player_token,
+        address=request.remote_addr or "",
     )
     return jsonify(
         player_id=joined.player_id, player_token=joined.token, nickname=joined.nickname
@@ -259,6 +327,7 @@ def api_join(pin: str):
 
 
 api_join.openapi_body = JoinBody
+api_join.openapi_status = 201
 
 
 @api.post("/games/<pin>/answers")
@@ -298,6 +367,7 @@ def _host_action(name: str, action, doc: str) -> None:
 
     view.__name__ = f"api_{name}"
     view.__doc__ = doc
+    view.openapi_auth = "instructor"  # the instructor who hosts the game
     api.add_url_rule(f"/games/<pin>/{name}", view.__name__, view, methods=["POST"])
 
 
@@ -322,6 +392,7 @@ def api_kick(pin: str):
 
 
 api_kick.openapi_body = KickBody
+api_kick.openapi_auth = "instructor"
 
 
 @api.post("/games/<pin>/options")
@@ -333,13 +404,15 @@ def api_options(pin: str):
 
 
 api_options.openapi_body = OptionsBody
+api_options.openapi_auth = "instructor"
 
 
 @api.get("/games/<pin>/state")
 def api_state(pin: str):
     """{phase, question: {id, kind, text, choices}, players, scores}; ?token= adds `me`."""
-    game = service.settle_due(service.find_game(pin, request.args.get("game", type=int)))
-    token = request.args.get("token")
+    query = query_args(GameQuery)
+    game = service.settle_due(service.find_game(pin, query.game))
+    token = query.token
     user = api_user(optional=True)
     if service.is_host_token(game, token) or (user is not None and user.id == game.host_id):
         state = views.public_state(game)
@@ -349,6 +422,9 @@ def api_state(pin: str):
     if player is not None and player.kicked:
         return jsonify({**views.public_state(game), "kicked": True})
     return jsonify(views.public_state(game, player=player))
+
+
+api_state.openapi_query = GameQuery
 
 
 @api.get("/games/<pin>/events")
@@ -362,6 +438,9 @@ def api_events(pin: str):
     if player_id is not None:
         return _player_stream(game_id, player_id)
     return _host_stream(game_id)
+
+
+api_events.openapi_query = EventsQuery
 
 
 def _ends(kind: str, data: Any) -> bool:
@@ -394,7 +473,7 @@ def _host_stream(game_id: int) -> Response:
 def api_report(pin: str):
     """Per-question and per-player results; ?format=csv (&table=players|questions)."""
     user = api_user()
-    game = service.find_game(pin, request.args.get("game", type=int))
+    game = service.find_game(pin, query_args(ReportQuery).game)
     if not (user.is_instructor or user.id == game.host_id):
         raise ApiError(403, "forbidden", "Only instructors can read game reports.")
     results = report.build_report(game)
@@ -405,11 +484,15 @@ def api_report(pin: str):
     return jsonify(results)
 
 
+api_report.openapi_query = ReportQuery
+api_report.openapi_auth = "instructor"
+
+
 @api.get("/games/<pin>/qr.svg")
 def api_qr(pin: str):
     """The join link as a QR code (SVG)."""
     game = service.find_game(pin)
-    url = url_for("games.play_pin", pin=game.pin, _external=True)
+    url = _public_url("games.play_pin", pin=game.pin)
     return Response(segno.make(url, error="m").svg_inline(scale=8), mimetype="image/svg+xml")
 
 
@@ -457,7 +540,9 @@ def new_game():
             flash(exc.message, "error")
             return redirect(url_for("games.new_game"))
         return redirect(url_for("games.host_page", pin=game.pin))
-    return render_template("games/new.html", quizzes=banks.active_quizzes())
+    quizzes = banks.active_quizzes()
+    fits = {q.slug: banks.kahoot_fit(q) for q in quizzes}
+    return render_template("games/new.html", quizzes=quizzes, fits=fits)
 
 
 @bp.post("/games/banks")
@@ -492,7 +577,7 @@ def host_page(pin: str):
         abort(404, f"No live game with PIN {pin}.")
     if game.host_id != current_user.id:
         abort(403, "Only the instructor who hosts this game can open its big screen.")
-    join_url = url_for("games.play_pin", pin=pin, _external=True)
+    join_url = _public_url("games.play_pin", pin=pin)
     bank = banks.bank_for(game.quiz_id)
     return render_template(
         "games/host.html",
@@ -500,15 +585,25 @@ def host_page(pin: str):
         title=bank.title,
         question_count=len(bank.questions),
         join_url=join_url,
-        play_url=url_for("games.play", _external=True),
+        play_url=_public_url("games.play"),
         qr=_qr_svg(join_url),
+        unreachable=_unreachable(join_url),
     )
 
 
 @bp.get("/games")
 @instructor_page
 def history_page():
-    return render_template("games/history.html", rows=service.history())
+    """The one game-history page (/instructor/games leads here): every game, newest first,
+    with its big screen while live, report, CSV and board."""
+    rows = service.history()
+    top = {g["id"]: g["top_score"] for g in leaderboard.games_played(limit=len(rows) or 1)}
+    for r in rows:
+        r["top_score"] = top.get(r["game_id"], 0)
+        r["csv_url"] = url_for(
+            "games_api.api_report", pin=r["pin"], game=r["game_id"], format="csv"
+        )
+    return render_template("games/history.html", rows=rows)
 
 
 @bp.get("/games/history/<int:game_id>")

@@ -22,13 +22,8 @@ def api_user(optional: bool = False) -> User | None:
     user: User | None = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = accounts.user_for_token(header[7:].strip())
-        if user is None:
-            raise ApiError(
-                401,
-                "bad_token",
-                "The bearer token is not valid; get one from POST /api/auth/token.",
-            )
+        # Unknown, revoked or expired: 401 bad_token / token_expired, saying what to do.
+        user, g.api_token_id = accounts.check_token(header[7:].strip())
     elif current_user.is_authenticated:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             try:
@@ -46,6 +41,12 @@ def api_user(optional: bool = False) -> User | None:
         )
     g.api_user = user
     return user
+
+
+def api_token_id() -> int | None:
+    """The id of the bearer token this API call came with; None for cookie callers."""
+    api_user(optional=True)
+    return g.get("api_token_id")
 
 
 def api_login_required(view: Callable) -> Callable:

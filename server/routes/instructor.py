@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import (
     Blueprint,
@@ -22,13 +22,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.extensions import csrf
 from server.routes import sse
 from server.routes.attachments import send_attachment
 from server.routes.errors import ApiError, json_body
 from server.routes.guards import api_instructor_required, api_user, instructor_page
+from server.routes.hardening import MAX_DB_INT, clamped_int_arg, db_id
 from server.services import exercises as catalog
 from server.services.errors import StatusError
 from server.services.grading import health as grader_health
@@ -47,18 +48,28 @@ api = Blueprint("instructor_api", __name__, url_prefix="/api")
 csrf.exempt(api)
 
 
+GameId = Annotated[int, Field(strict=True, ge=1, le=MAX_DB_INT)]
+Weight = Annotated[float, Field(strict=True, ge=0, le=leaderboard.MAX_WEIGHT)]
+
+
 class OverrideBody(BaseModel):
+    model_config = ConfigDict(strict=True)  # no `false` for a number
+
     score: float = Field(ge=0)
     comment: str = Field(min_length=1, max_length=2000)
 
 
 class RoleBody(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     role: Literal["member", "instructor"]
 
 
 class WeightsBody(BaseModel):
-    exercises: float = Field(ge=0, le=leaderboard.MAX_WEIGHT)
-    trivia: float = Field(ge=0, le=leaderboard.MAX_WEIGHT)
+    model_config = ConfigDict(strict=True)
+
+    exercises: Weight
+    trivia: Weight
 
 
 class EventBody(BaseModel):
@@ -66,11 +77,29 @@ class EventBody(BaseModel):
     starts_at: datetime
     ends_at: datetime
     exercises: list[str] = Field(default_factory=list, max_length=200)
-    games: list[int] = Field(default_factory=list, max_length=200)
-    exercise_weight: float = Field(default=1.0, ge=0, le=leaderboard.MAX_WEIGHT)
-    trivia_weight: float = Field(
-        default=leaderboard.DEFAULT_TRIVIA_WEIGHT, ge=0, le=leaderboard.MAX_WEIGHT
-    )
+    games: list[GameId] = Field(default_factory=list, max_length=200)
+    exercise_weight: Weight = 1.0
+    trivia_weight: Weight = leaderboard.DEFAULT_TRIVIA_WEIGHT
+
+
+class SubmissionsQuery(BaseModel):
+    exercise: str | None = Field(default=None, description="an exercise slug")
+    member: str | None = Field(default=None, description="a username or user id")
+    status: Literal["queued", "running", "graded", "error"] | None = None
+    limit: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
+    offset: int | None = Field(default=None, ge=0, le=MAX_DB_INT)
+
+
+class WhichQuery(BaseModel):
+    which: Literal["executed", "submitted"] = "executed"
+
+
+class ThresholdQuery(BaseModel):
+    threshold: float = Field(default=0.8, ge=0, le=1)
+
+
+class LimitQuery(BaseModel):
+    limit: int = Field(default=200, ge=1, le=1000)
 
 
 def _exercise(slug: str):
@@ -94,10 +123,8 @@ def _filters() -> instructor.Filters:
 
 
 def _int_arg(name: str, default: int) -> int:
-    try:
-        return int(request.args.get(name, default))
-    except ValueError:
-        return default
+    """Lenient paging arguments: junk gives the default, huge numbers stop at MAX_DB_INT."""
+    return clamped_int_arg(name, default)
 
 
 # ---- API: submissions ------------------------------------------------------------
@@ -113,6 +140,9 @@ def api_submissions():
     response = jsonify(rows)
     response.headers["X-Total-Count"] = str(total)
     return response
+
+
+api_submissions.openapi_query = SubmissionsQuery
 
 
 @api.get("/instructor/submissions/<int:submission_id>")
@@ -145,6 +175,9 @@ def api_notebook_download(submission_id: int):
     return send_attachment(data, name, "application/x-ipynb+json")
 
 
+api_notebook_download.openapi_query = WhichQuery
+
+
 @api.post("/instructor/submissions/<int:submission_id>/override")
 @api_instructor_required
 def api_override(submission_id: int):
@@ -163,6 +196,9 @@ def api_regrade_submission(submission_id: int):
     """Grade one submission again with the current spec and reference; 202 with progress."""
     job = regrade.regrade_submission(api_user(), instructor.get_submission(submission_id))
     return jsonify(regrade.progress(job.id)), 202
+
+
+api_regrade_submission.openapi_status = 202
 
 
 # ---- API: exercises, statistics, regrades, similarity ----------------------------------
@@ -190,6 +226,9 @@ def api_regrade_exercise(slug: str):
     return jsonify(regrade.progress(job.id)), 202
 
 
+api_regrade_exercise.openapi_status = 202
+
+
 @api.get("/instructor/exercises/<slug>/similarity")
 @api_instructor_required
 def api_similarity(slug: str):
@@ -202,6 +241,9 @@ def api_similarity(slug: str):
     except ValueError as exc:
         raise ApiError(400, "bad_request", "threshold: a number between 0 and 1.") from exc
     return jsonify(similarity.pairs(exercise, threshold))
+
+
+api_similarity.openapi_query = ThresholdQuery
 
 
 @api.get("/instructor/regrades")
@@ -299,6 +341,7 @@ def api_create_event():
 
 
 api_create_event.openapi_body = EventBody
+api_create_event.openapi_status = 201
 
 
 @api.get("/instructor/events/<int:event_id>")
@@ -332,6 +375,9 @@ def api_delete_event(event_id: int):
     return "", 204
 
 
+api_delete_event.openapi_status = 204
+
+
 @api.get("/instructor/games")
 @api_instructor_required
 def api_games():
@@ -353,6 +399,9 @@ def api_games():
 def api_audit():
     """The audit log: overrides, role changes, regrades, weights and events."""
     return jsonify(instructor.audit_log(limit=max(1, min(_int_arg("limit", 200), 1000))))
+
+
+api_audit.openapi_query = LimitQuery
 
 
 @api.get("/instructor/gradebook.csv")
@@ -412,7 +461,7 @@ def submission_page(submission_id: int):
         "instructor/submission.html",
         sub=sub,
         rec=instructor.submission_record(sub),
-        regrade_id=request.args.get("regrade", type=int),
+        regrade_id=request.args.get("regrade", type=db_id),
     )
 
 
@@ -464,7 +513,7 @@ def exercise_page(slug: str):
         exercise=exercise,
         stats=instructor_stats.exercise_stats(exercise),
         board=leaderboard.exercise_standings(exercise, limit=10),
-        regrade_id=request.args.get("regrade", type=int),
+        regrade_id=request.args.get("regrade", type=db_id),
     )
 
 
@@ -584,13 +633,8 @@ def event_delete_form(event_id: int):
 @bp.get("/instructor/games")
 @instructor_page
 def games_page():
-    return render_template(
-        "instructor/games.html",
-        games=[
-            {**g, "report_api": f"/api/games/{g['pin']}/report?game={g['id']}"}
-            for g in leaderboard.games_played()
-        ],
-    )
+    """Game history is one page, /games (the dashboard's Games tab leads there)."""
+    return redirect(url_for("games.history_page"))
 
 
 @bp.get("/instructor/audit")

@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from pydantic import BaseModel, Field
 
 from server.extensions import csrf, db
 from server.routes import sse
@@ -45,6 +46,13 @@ def _or_404(found):
     if found is None:
         raise ApiError(404, "not_found", "No such board; see GET /api/leaderboard/boards.")
     return found
+
+
+class BoardQuery(BaseModel):
+    board: str = Field(
+        default="overall", description="overall, exercise:<slug>, event:<id>, game:<id>"
+    )
+    projector: str | None = Field(default=None, description="1: names only, for a projector")
 
 
 # ---- API ---------------------------------------------------------------------------
@@ -110,6 +118,9 @@ def api_events():
         lambda: frame((leaderboard.board(key) or ("", []))[1]),
         transform=lambda event: after(event.id),
     )
+
+
+api_events.openapi_query = BoardQuery
 
 
 # ---- pages -------------------------------------------------------------------------

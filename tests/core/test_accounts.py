@@ -134,3 +134,72 @@ def test_first_instructor_created_once(app):
         username, password = first
         assert accounts.authenticate(username, password).is_instructor
         assert accounts.ensure_instructor() is None
+
+
+WEAK_PASSWORDS = [
+    ("aaaaaaaa", "one character repeated"),
+    (" " * 8, "only spaces"),
+    ("zoe-member", "username"),  # the username itself
+    ("Zoe-Member2024!", "username"),  # ... with digits and symbols around it
+    ("password1", "common password"),
+    ("qwertyuiop", "common password"),
+    ("abcdefgh", "Sequences"),
+    ("adventures!", "site's name"),
+]
+
+
+def test_weak_passwords_are_refused_on_the_page(auth, app):
+    for password, why in WEAK_PASSWORDS:
+        res = auth.register("zoe-member", password)
+        page = res.get_data(as_text=True)
+        assert res.status_code == 400, password
+        assert why in page.replace("&#34;", '"').replace("&#39;", "'"), (password, page)
+    assert _count_users(app) == 0
+    assert auth.register("zoe-member", "violet kettle jumps").status_code == 302
+
+
+def test_weak_passwords_are_refused_by_the_api(client):
+    for password, why in WEAK_PASSWORDS:
+        res = client.post(
+            "/api/auth/register", json={"username": "zoe-member", "password": password}
+        )
+        body = res.get_json()
+        assert (res.status_code, body["error"]) == (400, "weak_password"), password
+        assert why in body["message"], (password, body["message"])
+    res = client.post(
+        "/api/auth/register", json={"username": "zoe-member", "password": "violet kettle jumps"}
+    )
+    assert res.status_code == 201
+
+
+def test_password_rules_use_the_display_name_and_allow_long_passphrases(app):
+    from server.services import accounts
+
+    with app.app_context():
+        try:
+            accounts.create_user("hal", "Margaret Hamilton", display_name="Margaret Hamilton")
+        except accounts.AccountError as exc:
+            assert exc.code == "weak_password" and "your name" in exc.message
+        else:
+            raise AssertionError("a password equal to the display name was accepted")
+        long = "seven purple otters " * 6  # 120 characters: NIST wants at least 64 allowed
+        assert accounts.create_user("hal", long).username == "hal"
+        assert accounts.authenticate("hal", long) is not None
+
+
+def test_users_add_cli_refuses_weak_passwords(runner, app):
+    for password in ("aaaaaaaa", "password1", "gina-user"):
+        res = runner.invoke(
+            main, args=["users", "add", "gina-user", "--password-stdin"], input=password + "\n"
+        )
+        assert res.exit_code != 0 and "Password" in res.output, (password, res.output)
+    assert _count_users(app) == 0
+
+
+def test_first_instructor_password_passes_the_rules(app):
+    from server.services import accounts
+
+    with app.app_context():
+        username, password = accounts.ensure_instructor()
+        accounts.check_password(password, username=username, display_name="Instructor")
+        accounts.check_password(PASSWORD, username="alice")  # the tests' own password

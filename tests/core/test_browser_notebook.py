@@ -62,7 +62,7 @@ def test_upload_and_watch_it_graded(real_queue, tmp_path):
         first = page.inner_text("#status")
         assert first in ("queued", "running", "graded")
         page.wait_for_function(
-            "document.getElementById('status').textContent === 'graded'", timeout=120_000
+            "() => document.getElementById('status').textContent === 'graded'", timeout=120_000
         )
         screenshot(page, "core-notebook-graded-phone")
         text = page.inner_text("#submission")

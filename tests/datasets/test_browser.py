@@ -49,7 +49,7 @@ def test_instructor_uploads_with_a_progress_bar(make_app, tmp_path, monkeypatch)
         page.fill("#dataset-urls", "https://storage.example.com/course3/irish-lyrics-eof.txt")
         page.click("#dataset-submit")
         page.wait_for_function(
-            "document.getElementById('dataset-status').textContent.startsWith('Added')"
+            "() => document.getElementById('dataset-status').textContent.startsWith('Added')"
         )
         status = page.inner_text("#dataset-status")
         assert "Added 'irish-lyrics-eof.txt' version 1" in status, status
@@ -63,7 +63,7 @@ def test_instructor_uploads_with_a_progress_bar(make_app, tmp_path, monkeypatch)
         page.set_input_files("#dataset-file", str(upload))
         page.click("#dataset-submit")
         page.wait_for_function(
-            "document.getElementById('dataset-status').textContent.startsWith('Unchanged')"
+            "() => document.getElementById('dataset-status').textContent.startsWith('Unchanged')"
         )
 
     ref = DatasetStore(store_dir).get("irish-lyrics-eof.txt")

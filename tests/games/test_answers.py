@@ -129,27 +129,32 @@ def test_every_kind_is_checked_end_to_end(new_game):
     assert play.state(ann)["me"]["correct_answers"] == 5
 
 
-def test_answer_and_join_rate_limits(make_app, quiz, bank_dir):
-    from tests.conftest import PASSWORD
-    from tests.games.conftest import Play
-
-    app = make_app(
-        GAME_TIMERS=False,
-        GAME_COALESCE_S=0,
-        GAME_ANSWER_RATE_LIMIT="3 per minute",
-        GAME_JOIN_RATE_LIMIT="2 per minute",
-    )
+def _hosted(make_app, bank_dir, **config):
+    """An app with `config`, the test banks and an instructor's API client: (app, client, host)."""
     from server.services import accounts
     from server.services.games import banks
+    from tests.conftest import PASSWORD, ApiClient
 
+    app = make_app(**config)
     with app.app_context():
         accounts.create_user("boss", PASSWORD, role="instructor")
         banks.seed_quizzes(compute=False, log=lambda *_: None, folder=bank_dir)
     client = app.test_client()
     token = client.post("/api/auth/token", json={"username": "boss", "password": PASSWORD})
-    from tests.conftest import ApiClient
+    return app, client, ApiClient(client, token.get_json()["token"])
 
-    host = ApiClient(client, token.get_json()["token"])
+
+def test_answer_and_join_rate_limits(make_app, quiz, bank_dir):
+    from tests.games.conftest import Play
+
+    app, client, host = _hosted(
+        make_app,
+        bank_dir,
+        GAME_TIMERS=False,
+        GAME_COALESCE_S=0,
+        GAME_ANSWER_RATE_LIMIT="3 per minute",
+        GAME_JOIN_RATE_LIMIT="2 per minute",
+    )
     pin = host.post("/api/games", json={"quiz": quiz, "mode": "host"}).get_json()["pin"]
     play = Play(app, client, host, pin)
     ann = play.player("Ann")
@@ -159,3 +164,28 @@ def test_answer_and_join_rate_limits(make_app, quiz, bank_dir):
     play.act("start")
     codes = [play.answer(ann, "tokenize", "a").status_code for _ in range(4)]
     assert codes == [200, 409, 409, 429]
+
+
+def test_a_thousand_players_behind_one_address_join_and_a_flood_stays_bounded(
+    make_app, quiz, bank_dir
+):
+    """A venue's network is one address: joins count per game and grow with it (default limits);
+    attempts that make no player run out after the base allowance."""
+    from tests.games.conftest import Play
+
+    app, client, host = _hosted(make_app, bank_dir, GAME_TIMERS=False, GAME_COALESCE_S=0)
+    venue = host.post("/api/games", json={"quiz": quiz, "mode": "host"}).get_json()["pin"]
+    play = Play(app, client, host, venue)
+    codes = [play.join(f"player {i}").status_code for i in range(1000)]
+    assert codes.count(201) == 1000, {c: codes.count(c) for c in set(codes)}
+    assert host.get(f"/api/games/{venue}/state").get_json()["player_count"] == 1000
+
+    # the same address flooding a fresh game with attempts that make no player
+    other = host.post("/api/games", json={"quiz": quiz, "mode": "host"}).get_json()["pin"]
+    flood = Play(app, client, host, other)
+    assert flood.join("Ann").status_code == 201
+    tries = [flood.join("Ann").status_code for _ in range(100)]  # taken, again and again
+    assert tries.count(409) == 60 and set(tries[60:]) == {429}  # base 60 + 1 player
+    assert flood.join("Fresh").status_code == 429  # the allowance is spent for this window
+    # ...while the venue's game, on the same address, still takes its players
+    assert play.join("late comer").status_code == 201

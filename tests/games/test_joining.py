@@ -138,3 +138,12 @@ def test_nickname_filter_spares_ordinary_words():
         assert not names.is_offensive(ok), ok
     for bad in ("cunt", "NaziBoy", "f u c k e r", "Rapist"):
         assert names.is_offensive(bad), bad
+
+
+def test_handles_with_numbers_are_not_read_as_disguised_words():
+    """'p1655' once read as p-i-s-s: a number at the end of a handle is a number."""
+    for ok in ("p1655", "user5", "ada101", "p1", "team42", "2001odyssey", "Ada 1815", "x86"):
+        assert not names.is_offensive(ok), ok
+    # disguises among the letters, and words before a number, are still caught
+    for bad in ("sh1t", "5h1t", "p1ss", "a55hole", "Nazi99", "sh1t42", "b1tch2000", "fuck1"):
+        assert names.is_offensive(bad), bad

@@ -74,7 +74,7 @@ def test_instructor_walks_the_dashboard(make_app, people):
         # statistics with the chart, then a regrade of the exercise with its progress bar
         page.click(".subnav >> text=Exercises")
         page.click("text=Exercise c3-params")
-        page.wait_for_function("window.Chart !== undefined")
+        page.wait_for_function("() => window.Chart !== undefined")
         assert page.eval_on_selector("#histogram", "c => c.width > 0 && c.height > 0")
         page.click("button:has-text('Regrade 2 submission(s)')")
         page.wait_for_selector("#regrade-text:has-text('Done: 2 of 2 regraded')", timeout=10_000)
@@ -109,7 +109,7 @@ def test_instructor_walks_the_dashboard(make_app, people):
         page.wait_for_selector("text=Weights saved")
         screenshot(page, "instructor-boards-desktop")
         phone.wait_for_function(
-            "document.querySelector('#board tbody tr:first-child').innerText.includes('ann')",
+            "() => document.querySelector('#board tbody tr:first-child').innerText.includes('ann')",
             timeout=2_000,
         )  # 700 trivia points now count in full
 

@@ -521,7 +521,7 @@ def test_the_page_in_chromium_refuses_keeps_the_form_then_follows_the_worker(
         thread = threading.Thread(target=worker)
         thread.start()
         page.wait_for_function(
-            "document.getElementById('import-phase').textContent.includes('sandbox')",
+            "() => document.getElementById('import-phase').textContent.includes('sandbox')",
             timeout=30_000,
         )
         assert page.inner_text("#import-badge") == "running"

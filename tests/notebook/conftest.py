@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -45,6 +46,18 @@ def notebook(*sources: str) -> bytes:
     """A notebook of code cells, as an upload's bytes."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     return nbformat.writes(nb).encode("utf-8")
+
+
+def run_check_cell(harness: Callable[..., Any], source: str, user_ns: dict | None = None) -> None:
+    """Run a check cell in this process as the kernel does: on a stack whose bootstrap frame
+    (zygote._start_kernel, from zygote.py's path) holds `harness` as its local."""
+    from graders.notebook.zygote import HARNESS_FRAME, HARNESS_LOCAL, ZYGOTE_PATH
+
+    bootstrap = f"def {HARNESS_FRAME}({HARNESS_LOCAL}, run):\n    run()\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(bootstrap, ZYGOTE_PATH, "exec"), namespace)  # noqa: S102 - the test's own code
+    cell_ns = {} if user_ns is None else user_ns
+    namespace[HARNESS_FRAME](harness, lambda: exec(source, cell_ns))  # noqa: S102
 
 
 def reference_source(slug: str) -> str:

@@ -7,9 +7,10 @@ import json
 import numpy as np
 
 from graders import codec
-from graders.notebook.harness import harness_source, new_nonce, parse_results
-from graders.notebook.zygote import HARNESS_NAME
+from graders.notebook.harness import calls_payload, harness_source, new_nonce, parse_results
+from graders.notebook.zygote import HARNESS_FRAME, HARNESS_LOCAL, ZYGOTE_PATH
 from graders.spec import CheckSpec
+from tests.notebook.conftest import run_check_cell
 
 NAMES = {"a", "b"}
 
@@ -24,14 +25,16 @@ def test_nonces_are_random_and_long():
     assert all(len(n) == 32 for n in nonces)
 
 
-def test_harness_source_calls_the_captured_harness_with_encoded_args():
+def test_the_check_cell_carries_the_nonce_and_the_encoded_calls():
     check = CheckSpec(
         name="n", function="f", args=[[1, 2], {"$var": "x"}], kwargs={"k": None}, setup="x = 1"
     )
     source = harness_source("abc", [check])
-    assert source.startswith(f"{HARNESS_NAME}('abc', ")
-    payload = json.loads(eval(source[source.index(", ") + 2 : -2]))  # the JSON string literal
-    assert payload == [
+    assert "__adventures_harness__" not in source  # no name member code could replace
+    assert repr(ZYGOTE_PATH) in source and repr(HARNESS_FRAME) in source
+    payload = calls_payload([check])
+    assert f"('abc', {payload!r}, True);" in source
+    assert json.loads(payload) == [
         {
             "name": "n",
             "function": "f",
@@ -40,6 +43,41 @@ def test_harness_source_calls_the_captured_harness_with_encoded_args():
             "setup": "x = 1",
         }
     ]
+
+
+def test_the_check_cell_finds_the_harness_on_the_bootstrap_frame():
+    seen = []
+
+    def harness(nonce, calls, notes):
+        seen.append((nonce, json.loads(calls), notes))
+
+    run_check_cell(harness, harness_source("abc", [CheckSpec(name="n", function="f")], notes=False))
+    call = {"name": "n", "function": "f", "args": [], "kwargs": {}, "setup": None}
+    assert seen == [("abc", [call], False)]
+
+
+def test_a_look_alike_frame_above_the_bootstrap_is_not_taken_for_it():
+    """Member code that wraps the cell's execution in its own "_start_kernel" gains nothing."""
+    seen = []
+    namespace: dict = {}
+    look_alike = f"def {HARNESS_FRAME}({HARNESS_LOCAL}, run):\n    run()\n"
+    exec(compile(look_alike, ZYGOTE_PATH, "exec"), namespace)  # noqa: S102
+    cell_ns = {
+        "impostor": namespace[HARNESS_FRAME],
+        "fake": lambda *args: seen.append("forged"),
+        "source": harness_source("abc", []),
+    }
+    run_check_cell(
+        lambda *args: seen.append("real"), "impostor(fake, lambda: exec(source, {}))", cell_ns
+    )
+    assert seen == ["real"]
+
+
+def test_a_check_cell_off_the_kernels_stack_finds_nothing():
+    import pytest
+
+    with pytest.raises(LookupError, match="harness is not on this kernel's stack"):
+        exec(harness_source("abc", []), {})  # noqa: S102
 
 
 def test_values_are_decoded_with_the_codec():

@@ -228,41 +228,57 @@ def test_patching_json_breaks_only_the_members_own_kernel(grade, assert_still_gr
     assert_still_grades()
 
 
-def test_replacing_the_harness_only_loses_the_checks(grade, assert_still_grades):
+def test_replacing_the_harness_by_name_changes_nothing(grade, assert_still_grades):
+    """No name leads to the harness: the checks run as ever, on the member's own functions."""
     fake = (
         "import builtins\n"
         "def fake(*args, **kwargs):\n"
         '    print(\'{"score": 10, "max_score": 10}\')\n'
         "    return 8\n"
-        "builtins.__adventures_harness__ = fake\n"
-        "__adventures_harness__ = fake"
+        "for name in ('__adventures_harness__', '__adventures_checks__'):\n"
+        "    setattr(builtins, name, fake)\n"
+        "    globals()[name] = fake"
     )
     result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, fake), **SHORT)
     zero(result)
-    assert all(t.status == "error" and "no result" in t.output for t in result.tests)
+    assert all(t.status == "failed" for t in result.tests), result.output
     assert_still_grades()
 
 
 def test_forged_result_lines_count_only_as_values(grade, assert_still_grades):
-    """A hook that reads the nonce from the harness cell and writes lines for every check.
+    """A hook that reads the nonce from each check cell and writes lines for its checks.
 
-    It can only claim values; claiming the right ones means computing them.
+    Before the checks the result file cannot even be opened for writing; during them the
+    hook's lines come first, but they can only claim values, and claiming the right ones
+    means computing them.
     """
     hook = r"""
 import ast, json, os, re
-fd = next(int(f) for f in os.listdir('/proc/self/fd')
-          if os.readlink(f'/proc/self/fd/{f}').endswith('result.jsonl'))
-os.write(fd, b'{"nonce": "guess", "check": "x", "ok": true, "value": 1, "score": 100}\n')
+for attempt in (
+    lambda: os.open('/run/kernel/results/result.jsonl', os.O_WRONLY | os.O_APPEND),
+    lambda: os.listdir('/run/kernel/results'),
+    lambda: os.chmod('/run/kernel/results', 0o700),
+):
+    try:
+        attempt()
+        print('EARLY ATTEMPT WORKED')
+    except OSError as exc:
+        print('EARLY ATTEMPT REFUSED', type(exc).__name__)
+CALL = re.compile(r"\('([0-9a-f]{32})', ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
 def forge(info):
-    m = re.search(r"__adventures_harness__\('([0-9a-f]+)', (.*)\);", info.raw_cell)
+    m = CALL.search(info.raw_cell)
     if m:
+        fd = os.open('/run/kernel/results/result.jsonl', os.O_WRONLY | os.O_APPEND)
         for call in json.loads(ast.literal_eval(m.group(2))):
             line = {"nonce": m.group(1), "check": call["name"], "ok": True, "value": {"fake": 1}}
             os.write(fd, (json.dumps(line) + "\n").encode())
+        os.close(fd)
 get_ipython().events.register('pre_run_cell', forge)
 """
     result = grade("c3w1-tokenizer", notebook(WRONG_TOKENIZER, hook), **SHORT)
     zero(result)
+    printed = "".join(o.get("text", "") for o in result.executed_notebook.cells[1].outputs)
+    assert printed.count("EARLY ATTEMPT REFUSED") == 3 and "WORKED" not in printed, printed
     assert all(t.status == "failed" for t in result.tests)
     assert "'fake'" in result.tests[0].output  # the forged value is what got compared
     assert_still_grades()

@@ -15,7 +15,6 @@ import builtins
 import csv
 import io
 import json
-import os
 import random
 from pathlib import Path
 
@@ -26,7 +25,13 @@ from pydantic import ValidationError
 
 from graders import codec
 from graders.notebook.check import starter_problems
-from graders.notebook.harness import CheckOutcome, harness_source, new_nonce, parse_results
+from graders.notebook.harness import (
+    CheckOutcome,
+    calls_payload,
+    harness_source,
+    new_nonce,
+    parse_results,
+)
 from graders.notebook.importer import (
     import_exercise,
     member_cells,
@@ -41,8 +46,9 @@ from graders.notebook.record import (
     setup_cell_source,
 )
 from graders.notebook.scoring import score_check
-from graders.notebook.zygote import HARNESS_NAME, make_harness
+from graders.notebook.zygote import make_harness
 from graders.spec import CheckSpec, ExerciseSpec
+from tests.notebook.conftest import run_check_cell
 
 CODEC_SOURCE = Path(codec.__file__).read_text(encoding="utf-8")
 
@@ -119,27 +125,21 @@ def _codec_namespace() -> dict:
 
 def run_harness(tmp_path, user_ns: dict, checks: list[CheckSpec]) -> dict[str, CheckOutcome]:
     path = tmp_path / "result.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        harness = make_harness(_Shell(user_ns), _codec_namespace(), fd, 0, 1 << 20)
-        nonce = new_nonce()
-        source = harness_source(nonce, checks)
-        exec(source.replace(HARNESS_NAME, "harness", 1), {"harness": harness})  # noqa: S102
-    finally:
-        os.close(fd)
+    path.touch()
+    harness = make_harness(_Shell(user_ns), _codec_namespace(), str(path), 0, 1 << 20)
+    nonce = new_nonce()
+    run_check_cell(harness, harness_source(nonce, checks))
     return parse_results(
         path.read_bytes(), nonce, {c.name for c in checks}, max_value_bytes=1 << 20
     )
 
 
 def test_harness_source_carries_the_expression_and_no_call():
-    import ast
-
-    source = harness_source("n" * 32, [CheckSpec(name="shape", expression="padded.shape")])
-    call = ast.parse(source).body[0].value
-    assert call.func.id == HARNESS_NAME
-    payload = json.loads(call.args[1].value)
+    payload = json.loads(calls_payload([CheckSpec(name="shape", expression="padded.shape")]))
     assert payload == [{"name": "shape", "expression": "padded.shape"}]
+    assert "padded.shape" in harness_source(
+        "n" * 32, [CheckSpec(name="shape", expression="padded.shape")]
+    )
 
 
 def test_expressions_are_evaluated_in_the_members_namespace(tmp_path):
@@ -181,18 +181,17 @@ def test_a_name_the_notebook_never_defined_is_a_lookup_error(tmp_path):
 def test_the_builtins_are_the_ones_from_before_member_code_ran(tmp_path):
     real_sorted = builtins.sorted
     user_ns = {"__builtins__": builtins, "words": ["b", "a"]}
-    harness_ns: dict = {}
     path = tmp_path / "result.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    path.touch()
     try:
-        harness_ns["harness"] = make_harness(_Shell(user_ns), _codec_namespace(), fd, 0, 1 << 20)
+        harness = make_harness(_Shell(user_ns), _codec_namespace(), str(path), 0, 1 << 20)
         builtins.sorted = lambda value: 999  # what a hostile cell might do
         nonce = new_nonce()
-        source = harness_source(nonce, [CheckSpec(name="n", expression="sorted(words)")])
-        exec(source.replace(HARNESS_NAME, "harness", 1), harness_ns)  # noqa: S102
+        run_check_cell(
+            harness, harness_source(nonce, [CheckSpec(name="n", expression="sorted(words)")])
+        )
     finally:
         builtins.sorted = real_sorted
-        os.close(fd)
     out = parse_results(path.read_bytes(), nonce, {"n"}, max_value_bytes=10_000)
     assert out["n"].value == ["a", "b"]
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import builtins
 import json
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from graders import codec
-from graders.notebook.harness import harness_source, new_nonce, parse_results
-from graders.notebook.zygote import HARNESS_NAME, make_harness
+from graders.notebook.harness import calls_payload, harness_source, new_nonce, parse_results
+from graders.notebook.zygote import make_harness
 from graders.spec import CheckSpec, ExerciseSpec
+from tests.notebook.conftest import run_check_cell
 
 CODEC_SOURCE = Path(codec.__file__).read_text(encoding="utf-8")
 
@@ -36,15 +36,10 @@ def _codec_namespace() -> dict:
 
 def _run_harness(tmp_path, user_ns, checks, **kwargs) -> tuple[bytes, str]:
     path = tmp_path / "result.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        harness = make_harness(_Shell(user_ns), _codec_namespace(), fd, 0, 1 << 20, **kwargs)
-        nonce = new_nonce()
-        source = harness_source(nonce, checks)
-        assert source.startswith(HARNESS_NAME)
-        exec(source.replace(HARNESS_NAME, "harness", 1), {"harness": harness})  # noqa: S102
-    finally:
-        os.close(fd)
+    path.touch()
+    harness = make_harness(_Shell(user_ns), _codec_namespace(), str(path), 0, 1 << 20, **kwargs)
+    nonce = new_nonce()
+    run_check_cell(harness, harness_source(nonce, checks))
     return path.read_bytes(), nonce
 
 
@@ -101,8 +96,7 @@ def test_only_probed_checks_carry_their_checked_options():
         CheckSpec(name="probed", function="f", compare="probe"),
         CheckSpec(name="k", function="f", compare="probe", probe={"k": 5, "texts": ["a"]}),
     ]
-    source = harness_source("abc", checks)
-    payload = json.loads(eval(source[source.index(", ") + 2 : -2]))  # the JSON string literal
+    payload = json.loads(calls_payload(checks))
     assert ["probe" in call for call in payload] == [False, True, True]
     assert payload[1]["probe"] == {} and payload[2]["probe"] == {"k": 5, "texts": ["a"]}
 
@@ -352,5 +346,5 @@ def test_globals_read_the_members_variables_and_compare_with_values_probed_here(
     result = _grade(spec, tmp_path / SLUG, wrong, sandbox_pool, reference_values=expected)
     out = _outputs(result)
     assert "vocabulary_size: expected " in out["vectorizer"]
-    assert "which is not the expected value" in out["datasets"]  # hidden: no expected values
+    assert "Not the expected result (a hidden check shows no values)" in out["datasets"]
     assert "'a bird sang'" not in out["datasets"]

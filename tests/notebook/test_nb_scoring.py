@@ -146,3 +146,19 @@ def test_spec_times_fill_limits_left_open():
     mine = Limits(time_limit=5, cell_timeout=2, harness_timeout=7).with_spec_times(120, 30, 3)
     assert (mine.time_limit, mine.cell_timeout, mine.harness_timeout) == (5, 2, 7)
     assert mine.run_limits()["cpu_seconds"] < mine.spawn_limits()["cpu_seconds"]
+
+
+def test_a_hidden_check_never_echoes_what_the_members_code_said_about_its_input():
+    """A member's function can put its argument in an error message or in the value it returns;
+    for a hidden check neither is shown, or the feedback would carry the hidden input out."""
+    raised = CheckOutcome(
+        ok=False, stage="call", error_type="ValueError", message="[7, 8, 9]", traceback="x"
+    )
+    test = score_check(HIDDEN, 3.0, raised, [24], not_run_reason="")
+    assert test.status == "error" and "7, 8, 9" not in test.output and "ValueError" in test.output
+    returned = CheckOutcome(ok=True, value="the input was [7, 8, 9]")
+    test = score_check(HIDDEN, 3.0, returned, [24], not_run_reason="")
+    assert test.status == "failed" and "7, 8, 9" not in test.output
+    # a visible check still shows the member their own error and value
+    shown = score_check(VISIBLE, 2.0, raised, [3], not_run_reason="")
+    assert "[7, 8, 9]" in shown.output

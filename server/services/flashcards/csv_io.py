@@ -98,6 +98,9 @@ def parse_csv(data: bytes | str) -> list[ParsedRow]:
         except UnicodeDecodeError as exc:
             problem = f"the file is not UTF-8 text ({exc.reason})"
             raise CsvImportError([RowError(0, 1, problem)]) from exc
+    if "\x00" in data:  # no text column (PostgreSQL's least of all) can hold a NUL byte
+        line = data.count("\n", 0, data.index("\x00")) + 1
+        raise CsvImportError([RowError(0, line, "the file has a NUL byte; save it as UTF-8 CSV")])
     lines = data.splitlines(keepends=True)
     headers, skip = _headers([ln.rstrip("\r\n") for ln in lines])
     body = "".join(lines[skip:])

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 
 from graders.trivia import Bank, BankError, Question, load_banks, parse_bank, resolve_keys
-from graders.trivia_csv import export_kahoot_csv, import_kahoot_csv
+from graders.trivia_csv import export_kahoot_csv, import_kahoot_csv, kahoot_misfits
 from server.config import REPO_ROOT
 from server.extensions import db
 from server.models.game import Quiz
@@ -233,6 +233,15 @@ def export_csv(quiz: Quiz, *, strict: bool = False) -> tuple[str, list[str]]:
         text = export_kahoot_csv(bank, skip_unsupported=not strict)
     except BankError as exc:
         raise QuizError(422, "bad_bank", str(exc)) from exc
-    kept = {q.id for q in bank.questions if q.kind in ("single", "multi", "truefalse")}
-    kept -= {q.id for q in bank.questions if q.code or len(q.choices) > 4}
-    return text, [q.id for q in bank.questions if q.id not in kept]
+    return text, [q.id for q, _why in kahoot_misfits(bank)]
+
+
+def kahoot_fit(quiz: Quiz) -> dict[str, Any]:
+    """What an export would hold, for the page to say before the download."""
+    bank = bank_for(quiz.id)
+    misfits = kahoot_misfits(bank)
+    return {
+        "total": len(bank.questions),
+        "kept": len(bank.questions) - len(misfits),
+        "left_out": [{"id": q.id, "text": q.text, "reason": why} for q, why in misfits],
+    }

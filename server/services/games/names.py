@@ -3,7 +3,8 @@
 A nickname is shown on a big screen in front of a room, so it is cleaned
 (Unicode-normalised, no control or invisible characters, length-limited) and
 checked against a short list of offensive words, also when written with
-digits or symbols for letters ("sh1t", "f.u.c.k").
+digits or symbols for letters ("sh1t", "f.u.c.k"); a number at either end of a
+handle ("p1655", "ada101") is read as a number.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _WORD_START = (
 )
 # Matched only as whole words, so "Dickens", "Scunthorpe" and "cocktail" stay allowed.
 _WHOLE_WORDS = {"ass", "arse", "cock", "dick", "fag", "tits", "cum", "jizz", "porn", "sex", "piss"}
+_NUMBER_ENDS = re.compile(r"^\d{2,}|\d{2,}$")
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "!": "i", "3": "e", "4": "a", "@": "a", "5": "s", "$": "s", "7": "t"}
 )
@@ -88,7 +90,9 @@ def is_offensive(text: str) -> bool:
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     words = folded.split()
     for word in words:
-        for variant in (word, word.translate(_LEET)):
+        # A run of digits at either end is a number ("ada101", "p1655", "Nazi99"), not letters
+        # in disguise; digits among letters still are ("sh1t", "a55hole").
+        for variant in (word, _NUMBER_ENDS.sub("", word).translate(_LEET)):
             letters = re.sub(r"[^a-z]", "", variant)
             if any(bad in letters for bad in _ANYWHERE):
                 return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from server.services.games.core import (
     require_live,
 )
 from server.services.games.host import reveal, settle_due
+from server.services.games.rate import JoinAllowance
 from server.services.live import channels, publish
 
 MAX_PLAYERS = 5000
@@ -48,6 +50,17 @@ _JOIN_CONTEXT = select(
 _INSERT_PLAYER = insert(Player.__table__).returning(Player.__table__.c.id)
 
 
+def _allowance() -> JoinAllowance:
+    """One per app (tests make many apps); GAME_JOIN_ALLOWANCE sets the base (default 60)."""
+    base = int(
+        current_app.config.get("GAME_JOIN_ALLOWANCE") or os.environ.get("GAME_JOIN_ALLOWANCE") or 60
+    )
+    found = current_app.extensions.get("adventures.join_allowance")
+    if found is None or found.base != base:
+        found = current_app.extensions["adventures.join_allowance"] = JoinAllowance(base)
+    return found
+
+
 @dataclass(frozen=True)
 class Joined:
     player_id: int
@@ -56,13 +69,29 @@ class Joined:
 
 
 def join(
-    pin: str, nickname: str, *, user_id: int | None = None, previous_token: str | None = None
+    pin: str,
+    nickname: str,
+    *,
+    user_id: int | None = None,
+    previous_token: str | None = None,
+    address: str | None = None,
 ) -> Joined:
-    """Add a player; returns their id, nickname as shown, and secret token (kept by the phone)."""
+    """Add a player; returns their id, nickname as shown, and secret token (kept by the phone).
+
+    `address` (the request's) is held to the game's join allowance (see rate.JoinAllowance).
+    """
     game = db.session.execute(_JOIN_CONTEXT, {"pin": pin}).first() if names.is_pin(pin) else None
     if game is None:
         require_live(pin)  # says why: no such game, or ended
         raise GameError(404, "no_game", f"No game with PIN {pin}.")
+    if address is not None:
+        allowed, retry_after = _allowance().hit(address, game.id, game.players)
+        if not allowed:
+            raise GameError(
+                429,
+                "too_many_joins",
+                f"Too many join attempts from your network; wait {retry_after:.0f} s.",
+            )
     if previous_token:
         before = db.session.scalar(
             select(Player.kicked).where(

@@ -6,7 +6,9 @@ every hit, about a tenth of the server's time under that load, so answers and
 self-paced moves are counted here instead: fixed windows per player token, in
 this process. A token can only score once per question anyway; the limit
 stops a flood, and with several web processes each enforces it on its share.
-Joins, far fewer, keep Flask-Limiter (shared through Redis when configured).
+Joins are counted per address and per game (JoinAllowance): a room on one
+venue or office address fills a game, and a flood from one address stays
+bounded; Flask-Limiter keeps a coarse per-address cap across all games.
 """
 
 from __future__ import annotations
@@ -39,3 +41,31 @@ class WindowLimit:
             if len(self._counts) > 50_000:
                 self._counts = {k: v for k, v in self._counts.items() if v[0] == window}
         return count <= self.amount, (window + 1) * self.seconds - now
+
+
+class JoinAllowance:
+    """Join attempts per (address, game) in each window: `base`, plus one per player the game
+    already has. Joins that make a player raise the allowance as they use it, so a thousand
+    phones behind one address all get in; attempts that make none (taken or refused nicknames,
+    a script) run out after `base`. A game holds at most MAX_PLAYERS, which bounds the rest.
+    """
+
+    def __init__(self, base: int = 60, seconds: int = 60) -> None:
+        self.base = base
+        self.seconds = seconds
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, address: str, game_id: int, players: int) -> tuple[bool, float]:
+        """Windows start at a key's first attempt, so a flood cannot straddle a boundary."""
+        now = time.monotonic()
+        key = f"{address}|{game_id}"
+        with self._lock:
+            start, count = self._counts.get(key, (now, 0))
+            if now - start >= self.seconds:
+                start, count = now, 0
+            count += 1
+            self._counts[key] = (start, count)
+            if len(self._counts) > 50_000:
+                self._counts = {k: v for k, v in self._counts.items() if now - v[0] < self.seconds}
+        return count <= self.base + players, start + self.seconds - now

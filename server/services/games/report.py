@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from graders.trivia import answer_text
 from server.extensions import db
+from server.markdown import render_code, render_markdown
+from server.models.base import utcnow
 from server.models.game import Answer, Game, Player
 from server.services.games import views
 from server.services.games.banks import bank_for
@@ -20,7 +23,8 @@ def build_report(game: Game) -> dict[str, Any]:
     """Accuracy and average time per question; score, rank and answers per player.
 
     A question still open (or skipped) is listed with `counted: false` and no
-    key, so a report fetched mid-game leaks nothing either.
+    key, so a report fetched mid-game leaks nothing either. A question's
+    accuracy is over the players `present` for it (see _present_for).
     """
     bank = bank_for(game.quiz_id)
     answers = list(
@@ -39,23 +43,29 @@ def build_report(game: Game) -> dict[str, Any]:
             by_question[a.question_index].append(a)
             by_player[a.player_id].append(a)
     settled = _settled_indexes(game, by_question, len(bank.questions))
+    opened = _opened_at(game, answers, len(bank.questions))
     questions = []
     for i, q in enumerate(bank.questions):
         rows = by_question.get(i, []) if i in settled else []
         right = sum(1 for a in rows if a.correct)
+        present = len(_present_for(game, active, rows, opened.get(i))) if i in settled else 0
         item: dict[str, Any] = {
             "index": i,
             "id": q.id,
             "kind": q.kind,
             "text": q.text,
+            "text_html": str(render_markdown(q.text)),
+            "code_html": str(render_code(q.code)) if q.code else "",
             "counted": i in settled,
             "answered": len(rows),
             "correct": right,
-            "accuracy": round(right / len(active), 4) if active and i in settled else None,
+            "present": present,
+            "accuracy": round(right / present, 4) if present else None,
             "avg_time_s": _avg([a.elapsed_ms / 1000 for a in rows]),
         }
         if i in settled:
             item["answer_text"] = answer_text(q)
+            item["answer_text_html"] = views.inline_html(item["answer_text"])
             item["distribution"] = views.split_answers(q, [(a.answer, a.correct) for a in rows])
         questions.append(item)
     board = {r["player_id"]: r["rank"] for r in views.standings(game.id)}
@@ -103,6 +113,45 @@ def build_report(game: Game) -> dict[str, Any]:
         "questions": questions,
         "players": people,
     }
+
+
+def _opened_at(game: Game, answers: list[Answer], count: int) -> dict[int, datetime]:
+    """When each host-paced question opened, as far as the rows tell.
+
+    The game keeps only the open question's time; an earlier one opened at
+    (arrival - elapsed) of any answer to it. A question nobody answered gets
+    the next known opening (or the end) as an upper bound: its accuracy is 0
+    whoever counts as present, unless nobody does.
+    """
+    if game.mode != "host":
+        return {}
+    known: dict[int, datetime] = {}
+    for a in answers:
+        at = a.received_at - timedelta(milliseconds=a.elapsed_ms)
+        if a.question_index not in known or at < known[a.question_index]:
+            known[a.question_index] = at
+    if game.question_opened_at is not None and game.question_index >= 0:
+        known[game.question_index] = game.question_opened_at
+    later = game.ended_at or utcnow()
+    opened: dict[int, datetime] = {}
+    for i in reversed(range(count)):
+        later = known.get(i, later)
+        opened[i] = later
+    return opened
+
+
+def _present_for(
+    game: Game, active: list[Player], rows: list[Answer], opened: datetime | None
+) -> set[int]:
+    """The players a question's accuracy counts: whoever answered it, and every active player
+    who could have: in a host-paced game one who had joined when it opened (a late joiner
+    never saw the earlier questions); in a self-paced one everybody (each question waits for
+    each player until the game ends)."""
+    present = {a.player_id for a in rows}
+    for p in active:
+        if opened is None or game.mode != "host" or p.joined_at <= opened:
+            present.add(p.id)
+    return present
 
 
 def _settled_indexes(game: Game, by_question: dict[int, list[Answer]], count: int) -> set[int]:

@@ -11,6 +11,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+import nh3
+from markdown_it import MarkdownIt
 from sqlalchemy import bindparam, func, select
 
 from graders.trivia import (
@@ -27,6 +29,23 @@ from server.models.game import Answer, Game, Player
 from server.services.games.banks import bank_for, cached
 
 TOP_N = 5
+
+# Choices, answers and bar labels are one line of markdown: inline only (no lists or headings
+# from a choice like "1. yes"), raw HTML off, and nh3 keeps a few inline tags.
+_INLINE = MarkdownIt("commonmark", {"html": False})
+_INLINE_TAGS = {"code", "em", "strong", "a", "br", "s", "del", "sub", "sup"}
+
+
+def inline_html(text: str | None) -> str:
+    """One line of markdown (`code`, **bold**) as safe HTML; everything else is escaped."""
+    if not text:
+        return ""
+    return nh3.clean(
+        _INLINE.renderInline(text),
+        tags=_INLINE_TAGS,
+        attributes={"a": {"href", "title"}},
+        link_rel="noopener noreferrer",
+    )
 
 
 def ms_until(moment: datetime | None, now: datetime | None = None) -> int | None:
@@ -46,6 +65,7 @@ def public_question(quiz_id: int, index: int) -> dict[str, Any]:
         view["count"] = len(entry.bank.questions)
         view["text_html"] = str(render_markdown(question.text))
         view["code_html"] = str(render_code(question.code)) if question.code else ""
+        view["choices"] = [{**c, "text_html": inline_html(c["text"])} for c in view["choices"]]
         entry.views[("public", index)] = view
     return view
 
@@ -57,6 +77,7 @@ def revealed_question(quiz_id: int, index: int) -> dict[str, Any]:
         question = entry.bank.questions[index]
         view = question_reveal(question)
         view["explanation_html"] = str(render_markdown(question.explanation))
+        view["answer_text_html"] = inline_html(view["answer_text"])
         entry.views[("reveal", index)] = view
     return view
 
@@ -79,13 +100,31 @@ def split_answers(question, rows) -> list[dict[str, Any]]:
             for choice in answer if isinstance(answer, list) else [answer]:
                 counts[str(choice).lower() if isinstance(choice, bool) else choice] += 1
         return [
-            {"id": c.id, "text": c.text, "count": counts.get(c.id, 0), "correct": c.correct}
+            {
+                "id": c.id,
+                "text": c.text,
+                "text_html": inline_html(c.text),
+                "count": counts.get(c.id, 0),
+                "correct": c.correct,
+            }
             for c in question.choices
         ]
     right = sum(1 for _, correct in rows if correct)
     return [
-        {"id": "correct", "text": "Correct", "count": right, "correct": True},
-        {"id": "wrong", "text": "Not correct", "count": len(rows) - right, "correct": False},
+        {
+            "id": "correct",
+            "text": "Correct",
+            "text_html": "Correct",
+            "count": right,
+            "correct": True,
+        },
+        {
+            "id": "wrong",
+            "text": "Not correct",
+            "text_html": "Not correct",
+            "count": len(rows) - right,
+            "correct": False,
+        },
     ]
 
 
@@ -250,8 +289,10 @@ def player_state(game: Game, player: Player, digest: str | None = None) -> dict[
     state["me"] = me_view(game, player, rank=better + 1)
     if game.mode == "host" and game.question_index >= 0 and game.phase != "lobby":
         row = _answer_of(player.id, game.question_index)
-        if game.phase == "question":
-            state["my_answer"] = {"answered": row is not None}
+        if game.phase == "question":  # their own answer only: nothing about the key
+            state["my_answer"] = (
+                {"answered": True, "answer": row.answer} if row is not None else {"answered": False}
+            )
         elif game.phase in ("reveal", "standings"):
             state["my_answer"] = answer_result(row)
     if game.mode == "self" and game.phase in ("running", "ended"):

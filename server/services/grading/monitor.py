@@ -1,19 +1,22 @@
-"""The grading worker's monitor thread: sandbox warm-up retries, heartbeats, and requeueing
-what dead workers left behind (it runs in the worker that consumes the CPU queue)."""
+"""The grading worker's threads: the monitor (sandbox warm-up retries, heartbeats, and
+requeueing what interrupted workers left behind; it runs in the worker that consumes the CPU
+queue) and the lease keeper (in every consuming process: renews its running jobs' leases)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask
 
-from server.services.grading import health, import_requests, queue
+from server.services.grading import health, import_requests, queue, results
 
 log = logging.getLogger("adventures.worker")
 
+UPKEEP_S = 10.0  # requeue interrupted jobs: a lost lease is noticed within this of running out
 HEARTBEAT_S = 60.0
 RETRY_FIRST_S = 30.0
 RETRY_MAX_S = 300.0
@@ -54,7 +57,7 @@ class SandboxMonitor:
         return True
 
     def upkeep(self) -> None:
-        """Each beat: queue again what dead workers left running (notebooks and imports)."""
+        """Every UPKEEP_S: queue again what interrupted workers left (submissions, imports)."""
         queue.requeue_stale()
         import_requests.requeue_stale()
 
@@ -75,25 +78,66 @@ class SandboxMonitor:
         self._wake.set()
 
     def _loop(self) -> None:
+        """Upkeep every UPKEEP_S; a heartbeat every HEARTBEAT_S while the sandbox is up, a
+        warm-up retry with back-off while it is down."""
         delay = RETRY_FIRST_S
+        now = time.monotonic()
+        beat_at, retry_at = now + HEARTBEAT_S, now + delay
         while not self._stop.is_set():
-            wait = HEARTBEAT_S if self.down_reason is None else delay
-            self._wake.wait(wait)
+            self._wake.wait(UPKEEP_S)
             woken = self._wake.is_set()
             self._wake.clear()
             if self._stop.is_set():
                 return
+            now = time.monotonic()
             if woken:  # a job just reported the sandbox down: retry after the first delay
                 delay = RETRY_FIRST_S
+                retry_at = now + delay
                 continue
             try:
                 with self.app.app_context():
                     self.upkeep()
                     if self.down_reason is None:
-                        health.record(True)  # heartbeat
-                    elif self.check_once():
-                        delay = RETRY_FIRST_S
-                    else:
-                        delay = min(delay * 2, RETRY_MAX_S)
+                        if now >= beat_at:
+                            health.record(True)  # heartbeat
+                            beat_at = now + HEARTBEAT_S
+                    elif now >= retry_at:
+                        if self.check_once():
+                            delay = RETRY_FIRST_S
+                            beat_at = now + HEARTBEAT_S
+                        else:
+                            delay = min(delay * 2, RETRY_MAX_S)
+                        retry_at = now + delay
             except Exception:  # the database may be down too; keep trying
                 log.exception("sandbox health check failed")
+
+
+class LeaseKeeper:
+    """Renews the leases of the jobs this process is running, every LEASE_RENEW_S.
+
+    While this thread runs, a job of ours never looks interrupted; when the process dies, its
+    leases run out within results.LEASE and grading.queue.requeue_stale queues the jobs again.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def renew_once(self) -> int:
+        with self.app.app_context():
+            return results.extend_leases()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="job-leases")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(results.LEASE_RENEW_S):
+            try:
+                self.renew_once()
+            except Exception:  # the database may be away; the next beat tries again
+                log.exception("renewing the running jobs' leases failed")

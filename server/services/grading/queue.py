@@ -1,25 +1,29 @@
 """The grading queue: the only code that puts jobs on it (server.jobs defines them).
 
 A notebook goes to the GPU queue when its exercise prefers a GPU; everything else to the CPU
-queue. Jobs a dead worker left behind, and notebooks that waited while the sandbox was down,
-are queued again from here.
+queue. Jobs an interrupted worker left behind (its lease ran out: see results.mark_running),
+and notebooks that waited while the sandbox was down, are queued again from here.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, update
 
 from server import jobs
 from server.extensions import db
 from server.models.base import utcnow
+from server.models.exercise import Exercise
 from server.models.submission import Submission
 from server.services.exercises import spec_of
-from server.services.grading.results import MAX_JOB_ATTEMPTS, record_result
+from server.services.grading import health
+from server.services.grading.results import MAX_JOB_ATTEMPTS, failure_doc, held, record_result
 
 QUEUED_GRACE = timedelta(minutes=5)
+FORCE_GRACE = timedelta(seconds=30)  # a worker starting up: its predecessor's queue may be lost
 
 
 def enqueue(sub: Submission) -> None:
@@ -60,43 +64,108 @@ def requeue_waiting() -> list[int]:
 
 
 def requeue_stale(force: bool = False) -> list[int]:
-    """Queue again the jobs a dead worker left behind; give up after MAX_JOB_ATTEMPTS."""
+    """Queue again the jobs interrupted workers left behind; give up after MAX_JOB_ATTEMPTS.
+
+    A running job was interrupted when its lease ran out (its worker stopped renewing it) or
+    the worker named on it is gone from this machine; one without a lease (started before
+    leases existed) when it has run longer than its time limit + 60 s. A queued one whose
+    job was lost is queued again after QUEUED_GRACE (FORCE_GRACE when a worker starts).
+    Each change is a compare-and-set on the row as it was read, so two workers doing this
+    at once queue a submission once.
+    """
     now = utcnow()
-    rows = db.session.scalars(
-        select(Submission).where(
-            Submission.kind == "notebook",
-            or_(Submission.status == "running", Submission.status == "queued"),
-        )
+    rows = db.session.execute(
+        select(
+            Submission.id,
+            Submission.exercise_id,
+            Submission.status,
+            Submission.worker,
+            Submission.lease_until,
+            Submission.started_at,
+            Submission.queued_at,
+            Submission.created_at,
+            Submission.job_attempts,
+        ).where(Submission.status.in_(("running", "queued")))
     ).all()
+    limits: dict[int, timedelta] = {}
     requeued = []
-    for sub in rows:
-        spec = spec_of(sub.exercise)
-        limit = timedelta(seconds=(spec.notebook.time_limit if spec.notebook else 180) + 60)
-        stale = (
-            sub.status == "running" and sub.started_at is not None and now - sub.started_at > limit
-        ) or (
-            sub.status == "queued"
-            and now - (sub.queued_at or sub.created_at)
-            > (QUEUED_GRACE if not force else timedelta(seconds=30))
+    for row in rows:
+        if row.status == "running":
+            if not _interrupted(row, now, limits):
+                continue
+            unchanged = [_same(Submission.worker, row.worker)]
+            unchanged.append(_same(Submission.lease_until, row.lease_until))
+        else:
+            if now - (row.queued_at or row.created_at) <= (FORCE_GRACE if force else QUEUED_GRACE):
+                continue
+            unchanged = [_same(Submission.queued_at, row.queued_at)]
+        gave_up = row.job_attempts >= MAX_JOB_ATTEMPTS
+        won = db.session.execute(
+            update(Submission)
+            .where(Submission.id == row.id, Submission.status == row.status, *unchanged)
+            .values(
+                status=row.status if gave_up else "queued",
+                queued_at=now,  # judged from now on, so a job waiting its turn is not queued twice
+                worker=None,
+                lease_until=None,
+                progress=None,
+            )
+            .execution_options(synchronize_session=False)
         )
-        if not stale:
-            continue
-        if sub.job_attempts >= MAX_JOB_ATTEMPTS:
+        db.session.commit()
+        if won.rowcount != 1:
+            continue  # another worker got there first, or the job renewed its lease meanwhile
+        sub = db.session.get(Submission, row.id)
+        if gave_up:
             record_result(
                 sub.id,
-                {
-                    "score": 0.0,
-                    "max_score": sub.max_score,
-                    "status": "error",
-                    "error": "Grading stopped repeatedly (the worker died); an instructor can regrade it.",
-                    "output": "Grading stopped repeatedly; an instructor can regrade it.",
-                    "tests": [],
-                },
+                failure_doc(
+                    sub,
+                    f"Grading was interrupted {row.job_attempts} times (the grading worker "
+                    "stopped while running it); no score was recorded.",
+                    "Grading stopped repeatedly; an instructor can regrade it.",
+                ),
             )
             continue
-        sub.status = "queued"
-        sub.queued_at = now  # judged from now on, so a job waiting its turn is not queued twice
-        db.session.commit()
         enqueue(sub)
         requeued.append(sub.id)
     return requeued
+
+
+def _same(column, value):
+    return column.is_(None) if value is None else column == value
+
+
+def _interrupted(row, now, limits: dict[int, timedelta]) -> bool:
+    if row.lease_until is not None:
+        return row.lease_until < now or _owner_gone(row.id, row.worker)
+    if row.started_at is None:
+        return False
+    if row.exercise_id not in limits:
+        exercise = db.session.get(Exercise, row.exercise_id)
+        spec = spec_of(exercise) if exercise is not None else None
+        seconds = spec.notebook.time_limit if spec is not None and spec.notebook else 180
+        limits[row.exercise_id] = timedelta(seconds=seconds + 60)
+    return now - row.started_at > limits[row.exercise_id]
+
+
+def _owner_gone(sub_id: int, worker: str | None) -> bool:
+    """Is the worker named on a running job certainly gone? Known only on this machine.
+
+    Our own name on a job this process is not running is a gone process's too: an earlier
+    worker that had the same pid (a restarted container, say).
+    """
+    if not worker:
+        return False
+    host, _, pid = worker.rpartition(":")
+    if host != health.worker_name().rpartition(":")[0] or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return sub_id not in held()
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False

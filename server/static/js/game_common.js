@@ -1,6 +1,7 @@
 // Shared by the big screen and the phones: API calls, the live stream, timers, sound, speech, and
 // the pieces both draw (choices with shapes and labels, standings, podium). All player-typed text
-// goes through textContent; only the server's sanitised markdown (text_html) is set as HTML.
+// goes through textContent; only the server's sanitised markdown (the *_html fields: question,
+// choices, answer, explanation) is set as HTML.
 (function () {
   "use strict";
 
@@ -85,14 +86,49 @@
     return () => { done = true; clearInterval(timer); };
   }
 
+  // A phone or tablet without a mouse: no "press 1-4" hints there (CSS hides them too).
+  function touchOnly() {
+    return !!(window.matchMedia && window.matchMedia("(hover: none) and (pointer: coarse)").matches);
+  }
+
+  // Markdown from the server (`code`, **bold**), already sanitised; the plain text otherwise.
+  function rich(tag, attrs, html, text) {
+    const node = el(tag, attrs);
+    if (html) setHtml(node, html); else node.textContent = text || "";
+    return node;
+  }
+
   function choiceContent(choice, i, withKey) {
     const [shape, name] = SHAPES[i % SHAPES.length];
     return [
       el("span", { class: "shape", "aria-hidden": "true", text: shape }),
       withKey ? el("span", { class: "key", "aria-hidden": "true", text: String(i + 1) }) : null,
       el("span", { class: "sr-only", text: `${name}, choice ${i + 1}: ` }),
-      el("span", { class: "text", text: choice.text }),
+      rich("span", { class: "text" }, choice.text_html, choice.text),
     ];
+  }
+
+  // What a player sent, as they saw it: the picked choices with their shapes, or the typed text.
+  function answerView(question, answer) {
+    const box = el("span", { class: "answer-view" });
+    if (answer === undefined || answer === null || !question) return box;
+    const choices = question.choices || [];
+    if (choices.length) {
+      const ids = (Array.isArray(answer) ? answer : [answer]).map((a) => String(a).toLowerCase());
+      choices.forEach((c, i) => {
+        if (!ids.includes(String(c.id).toLowerCase())) return;
+        box.append(el("span", { class: `picked c${i % 6}` },
+          el("span", { class: "shape", "aria-hidden": "true", text: SHAPES[i % SHAPES.length][0] }),
+          rich("span", { class: "text" }, c.text_html, c.text)));
+      });
+      return box;
+    }
+    box.append(el("span", { class: "picked typed" }, el("span", { class: "text", text: String(answer) })));
+    return box;
+  }
+
+  function answerWords(view) {
+    return [...view.querySelectorAll(".text")].map((n) => n.textContent.trim()).join(", ");
   }
 
   function ordinal(n) {
@@ -203,6 +239,6 @@
     button.addEventListener("click", () => set(button.getAttribute("aria-pressed") !== "true"));
   }
 
-  window.Game = { $, el, api, stream, countdown, choiceContent, standings, podium, ordinal, movement,
-    announce, setHtml, Sound, speak, plain, toggle, SHAPES };
+  window.Game = { $, el, api, stream, countdown, choiceContent, answerView, answerWords, rich, touchOnly, standings,
+    podium, ordinal, movement, announce, setHtml, Sound, speak, plain, toggle, SHAPES };
 })();

@@ -133,7 +133,7 @@
     });
     if (voice && spokenSeq !== s.seq) {
       spokenSeq = s.seq;
-      const choices = (q.choices || []).map((c, i) => `${G.SHAPES[i][1]}: ${c.text}`).join(". ");
+      const choices = (q.choices || []).map((c, i) => `${G.SHAPES[i % 6][1]}: ${c.text_html ? G.plain(c.text_html) : c.text}`).join(". ");
       G.speak(`${G.plain(q.text_html)}. ${choices}`);
     }
   }
@@ -147,7 +147,8 @@
     G.$("r-num").textContent = `Question ${q.index + 1} of ${q.count}`;
     G.$("r-answered").textContent = `${s.answered || 0} of ${s.player_count || 0} answered`;
     G.setHtml(G.$("r-text"), q.text_html);
-    G.$("r-answer").textContent = r.answer_text;
+    G.$("r-answer").replaceChildren(G.rich("span", {}, r.answer_text_html, r.answer_text));
+    const answerWords = G.$("r-answer").textContent;
     G.setHtml(G.$("r-explain"), r.explanation_html);
     G.$("r-explain").hidden = !r.explanation_html;
     const bars = G.$("r-bars");
@@ -158,7 +159,7 @@
       const isChoice = q.kind === "single" || q.kind === "multi" || q.kind === "truefalse";
       const label = G.el("span", { class: "bar-label" },
         isChoice ? G.el("span", { "aria-hidden": "true", text: G.SHAPES[i % 6][0] }) : null,
-        G.el("span", { text: d.text }),
+        G.rich("span", { class: "text" }, d.text_html, d.text),
         d.correct ? G.el("span", { text: "✓", "aria-label": "correct" }) : null);
       const fill = G.el("div", { class: `bar-fill c${isChoice ? i % 6 : d.correct ? 3 : 0}` });
       fill.style.width = "0%";
@@ -167,8 +168,8 @@
         G.el("span", { class: "bar-num", text: String(d.count) })));
       requestAnimationFrame(() => { fill.style.width = `${(100 * d.count) / most}%`; });
     });
-    G.announce(`Answer: ${r.answer_text}`);
-    if (voice) G.speak(`The answer is ${r.answer_text}`);
+    G.announce(`Answer: ${answerWords}`);
+    if (voice) G.speak(`The answer is ${answerWords}`);
   }
 
   // ---- self-paced progress ----

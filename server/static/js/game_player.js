@@ -51,6 +51,7 @@
   let picked = new Set();
   let current = null; // the open question
   let answering = false;
+  let sentAnswer = null; // what this phone sent for the open question, shown while waiting
 
   function show(name) { for (const v of VIEWS) G.$(`v-${v}`).hidden = v !== name; }
 
@@ -132,7 +133,10 @@
     if (s.phase === "ended") return ended(s);
     if (SELF) return selfPaced(s);
     if (s.phase === "question") {
-      if (s.my_answer && s.my_answer.answered) return sent("Waiting for the others…");
+      if (s.my_answer && s.my_answer.answered) {
+        if (s.question) current = s.question;
+        return sent("Waiting for the others…", s.my_answer.answer);
+      }
       return ask(s.question, s.remaining_ms, s.grace_ms);
     }
     if (s.phase === "reveal") return result(s, s.my_answer || {}, s.reveal, false);
@@ -165,6 +169,7 @@
     if (!fresh) return;
     picked = new Set();
     answering = false;
+    sentAnswer = null;
     G.$("q-num").textContent = `Question ${q.index + 1} of ${q.count}`;
     G.$("q-points").textContent = q.points === 2000 ? "Double points" : q.points === 0 ? "No points" : "";
     G.setHtml(G.$("q-text"), q.text_html);
@@ -180,22 +185,27 @@
     input.value = "";
     input.type = "text";
     input.inputMode = q.kind === "numeric" ? "decimal" : "text";
-    const helps = { single: `Tap an answer (or press 1–${(q.choices || []).length}).`, truefalse: "Tap True or False (or press 1–2).",
-      multi: `Pick every right answer, then send (keys 1–${(q.choices || []).length} pick, Enter sends).`,
-      type: "Type your answer.", numeric: "Type a number." };
-    G.$("q-help").textContent = helps[q.kind] || "";
+    // Key hints only where there is a keyboard: a touch screen hides them (here and in CSS).
+    const keys = !G.touchOnly();
+    const n = (q.choices || []).length;
+    const helps = { single: ["Tap an answer", ` (or press 1–${n})`], truefalse: ["Tap True or False", " (or press 1–2)"],
+      multi: ["Pick every right answer, then send", ` (keys 1–${n} pick, Enter sends)`],
+      type: ["Type your answer", ""], numeric: ["Type a number", ""] };
+    const [help, hint] = helps[q.kind] || ["", ""];
+    G.$("q-help").replaceChildren(help, keys && hint ? G.el("span", { class: "kbd-hint", text: hint }) : "", help ? "." : "");
     (q.choices || []).forEach((c, i) => {
       const b = G.el("button", { type: "button", class: `choice c${i % 6}`, "data-id": c.id,
-        "aria-pressed": q.kind === "multi" ? "false" : null }, ...G.choiceContent(c, i, true));
+        "aria-pressed": q.kind === "multi" ? "false" : null }, ...G.choiceContent(c, i, keys));
       b.addEventListener("click", () => pick(c.id, b));
       list.append(G.el("li", {}, b));
     });
     G.$("q-submit").textContent = q.kind === "multi" ? "Send answer" : "Send";
     timer(remaining, grace);
-    const n = (q.choices || []).length;
     G.announce(`Question ${q.index + 1} of ${q.count}: ${G.plain(q.text_html)}. ${n ? `${n} choices.` : ""} ${Math.round((remaining || 0) / 1000)} seconds.`);
-    if (!choice) input.focus();
-    else list.querySelector("button").focus({ preventScroll: true });
+    // No choice gets the focus (a ring on one reads as already picked): the question itself
+    // takes it, so Tab goes on to the first choice and 1–4 work at once.
+    if (!choice) input.focus({ preventScroll: true });
+    else G.$("v-question").focus({ preventScroll: true });
   }
 
   function timer(remaining, grace) {
@@ -248,6 +258,7 @@
 
   async function send(answer) {
     answering = true;
+    sentAnswer = answer;
     for (const b of G.$("q-choices").querySelectorAll("button")) b.disabled = true;
     const asked = current.id;
     const res = await G.api(`${API}/answers`, { player_token: me.player_token, question: asked, answer });
@@ -263,10 +274,11 @@
         bar(state.me, state.phase);
         return result(state, res.data.result, res.data.reveal, true);
       }
-      state.my_answer = { answered: true };
-      return sent("Answer locked in. Waiting for the others…");
+      state.my_answer = { answered: true, answer };
+      return sent("Answer locked in. Waiting for the others…", answer);
     }
     const err = res.data.error;
+    sentAnswer = null; // not taken: nothing of this one to show
     if (err === "already_answered") return sent("You already answered. Waiting for the others…");
     if (err === "kicked") return kicked();
     if (res.status === 422) {  // a typo in a number: let them fix it
@@ -279,10 +291,15 @@
     sent(res.data.message || "Your answer did not count.");
   }
 
-  function sent(text) {
+  function sent(text, answer) {
     show("sent");
+    const mine = answer !== undefined && answer !== null ? answer : sentAnswer;
+    const box = G.$("sent-answer");
+    const shown = G.answerView(current, mine);
+    box.replaceChildren(shown);
+    G.$("sent-mine").hidden = !shown.childNodes.length;
     G.$("sent-text").textContent = text;
-    G.announce(text);
+    G.announce(shown.childNodes.length ? `You answered ${G.answerWords(shown)}. ${text}` : text);
   }
 
   // ---- after the reveal ----
@@ -302,7 +319,11 @@
     const move = G.movement(meInfo);
     const total = s.player_count ? ` of ${s.player_count}` : "";
     G.$("res-rank").textContent = meInfo.rank ? `You are ${G.ordinal(meInfo.rank)}${total}${move.label ? ` (${move.label})` : ""}` : "";
-    G.$("res-answer").textContent = reveal.answer_text;
+    G.$("res-answer").replaceChildren(G.rich("span", {}, reveal.answer_text_html, reveal.answer_text));
+    const given = mine.answer !== undefined ? mine.answer : sentAnswer;
+    const yours = mine.answered && !mine.correct ? G.answerView(current || s.question, given) : null;
+    G.$("res-mine").hidden = !(yours && yours.childNodes.length);
+    G.$("res-mine-answer").replaceChildren(yours || "");
     G.setHtml(G.$("res-explain"), reveal.explanation_html);
     G.$("res-explain").hidden = !reveal.explanation_html;
     const next = G.$("b-next");
@@ -310,10 +331,10 @@
     if (withNext) {
       const last = s.position + 1 >= s.question_count;
       next.textContent = last ? "Finish ➜" : "Next question ➜";
-      next.focus({ preventScroll: true });
+      if (!G.touchOnly()) next.focus({ preventScroll: true }); // Enter moves on; a phone taps
     }
     if (mine.correct) G.Sound.chime(); else G.Sound.buzz();
-    G.announce(`${title.replace(/^\W+\s*/, "")}. ${G.$("res-points").textContent}. ${G.$("res-rank").textContent}. Answer: ${reveal.answer_text}.`);
+    G.announce(`${title.replace(/^\W+\s*/, "")}. ${G.$("res-points").textContent}. ${G.$("res-rank").textContent}. Answer: ${G.$("res-answer").textContent}.`);
   }
 
   function board(s) {
