@@ -30,6 +30,14 @@ def highlight_stylesheet():
     return response
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico before reading the page's <link rel=icon>: no 404 per page."""
+    return send_from_directory(
+        REPO_ROOT / "server" / "static" / "img", "favicon.svg", max_age=86400
+    )
+
+
 @bp.get("/healthz")
 def healthz():
     return {"ok": True}
