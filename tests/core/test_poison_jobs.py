@@ -6,7 +6,6 @@ still put back in the queue, not scored.
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -24,6 +23,7 @@ from server.models.submission import BestScore, Submission
 from server.services import accounts
 from server.services.grading import health as grader_health
 from server.services.grading import results
+from tests.core.test_grader_health import _sub, _upload
 
 SLUG = "c3w1-tokenizer"
 
@@ -59,25 +59,6 @@ def grader(monkeypatch):
     monkeypatch.setattr(jobs, "reference_keys", lambda *a, **k: {})
     monkeypatch.setattr(grader_health, "_monitor", None)
     return fake
-
-
-def _upload(member) -> int:
-    spec = load_spec(REPO_ROOT / "exercises" / SLUG / "exercise.yaml")
-    res = member.client.post(
-        f"/api/exercises/{SLUG}/submissions",
-        data={"notebook": (io.BytesIO(reference_notebook(spec, REPO_ROOT)), "mine.ipynb")},
-        headers={"Authorization": f"Bearer {member.token}"},
-        content_type="multipart/form-data",
-    )
-    assert res.status_code == 202, res.get_json()
-    return res.get_json()["id"]
-
-
-def _sub(app, sub_id: int) -> Submission:
-    with app.app_context():
-        sub = db.session.get(Submission, sub_id)
-        db.session.expunge(sub)
-        return sub
 
 
 def _no_best(app) -> bool:
