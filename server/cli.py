@@ -431,6 +431,30 @@ def _lan_url(host: str, port: int) -> str | None:
     return None if address.startswith("127.") else f"http://{address}:{port}"
 
 
+WORKER_NICENESS = 5
+
+
+def _wait_until_serving(
+    web: subprocess.Popen, host: str, port: int, stopped, limit_s: float = 120
+) -> bool:
+    """Until GET /healthz answers (or the web server exits, stopped() or limit_s passes)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/healthz"
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and web.poll() is None and not stopped():
+        try:
+            with urllib.request.urlopen(url, timeout=5) as res:
+                if res.status < 500:
+                    return True
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.1)
+    return False
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None, help="Default: $PORT or 5000.")
@@ -468,10 +492,12 @@ def run_command(host: str, port: int | None, workers: int, public_url: str | Non
 
     def start_worker() -> subprocess.Popen:
         # Its own process group, so what it leaves behind when killed can be ended with it.
-        return subprocess.Popen([sys.executable, "-m", "server.cli", "worker"], process_group=0)
+        return subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "worker"],
+            process_group=0,
+            preexec_fn=lambda: os.nice(WORKER_NICENESS),
+        )
 
-    worker: subprocess.Popen | None = start_worker()
-    worker_started = time.monotonic()
     web = subprocess.Popen(
         [
             sys.executable,
@@ -494,14 +520,11 @@ def run_command(host: str, port: int | None, workers: int, public_url: str | Non
             "server.wsgi:app",
         ]
     )
-    click.echo(f"  Adventures is at http://{host}:{port}/  (Ctrl-C stops web server and worker)")
-    if public_url:
-        click.echo(f"  Players join at {public_url}/play")
-    elif host.startswith("127.") or host == "localhost":
-        click.echo(
-            "  Only this computer can reach it: for a trivia night on this network use "
-            "--host 0.0.0.0 (or --public-url behind a proxy)."
-        )
+    # The address is printed once the web process answers: gunicorn opens the port before
+    # its worker has loaded the app, and a first visitor would wait for that (8.9 s seen).
+    # The grading worker starts after, at a lower CPU priority: its TensorFlow warm-up
+    # used to starve the web worker's start, and a page should not wait on grading.
+    worker: subprocess.Popen | None = None
     stopping = False
 
     def stop(*_):
@@ -513,8 +536,19 @@ def run_command(host: str, port: int | None, workers: int, public_url: str | Non
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, stop)
+    _wait_until_serving(
+        web, "127.0.0.1" if host in ("0.0.0.0", "::", "") else host, port, lambda: stopping
+    )
+    worker_started = restart_at = time.monotonic()
+    click.echo(f"  Adventures is at http://{host}:{port}/  (Ctrl-C stops web server and worker)")
+    if public_url:
+        click.echo(f"  Players join at {public_url}/play")
+    elif host.startswith("127.") or host == "localhost":
+        click.echo(
+            "  Only this computer can reach it: for a trivia night on this network use "
+            "--host 0.0.0.0 (or --public-url behind a proxy)."
+        )
     delay: float | None = None
-    restart_at = 0.0
     try:
         while not stopping and web.poll() is None:
             if worker is not None and worker.poll() is not None:

@@ -69,12 +69,15 @@ class Config:
     def __init__(self) -> None:
         self.SECRET_KEY = secret_key()
         self.SQLALCHEMY_DATABASE_URI = database_url()
-        # gevent serves many requests at once, each holding a connection until it ends.
+        # Bounded per process, so `--workers N` stays inside PostgreSQL's 100 connections;
+        # gevent serves thousands of requests at once, and those that find the pool busy
+        # wait their turn (pool_timeout) instead of failing. Requests hold a connection only
+        # while they query: streams hand theirs back, answers share one per batch.
         self.SQLALCHEMY_ENGINE_OPTIONS = {
             "pool_pre_ping": True,
-            "pool_size": 10,
-            "max_overflow": 90,
-            "pool_timeout": 15,
+            "pool_size": int(os.environ.get("DB_POOL_SIZE", 5)),
+            "max_overflow": int(os.environ.get("DB_MAX_OVERFLOW", 10)),
+            "pool_timeout": int(os.environ.get("DB_POOL_TIMEOUT", 30)),
         }
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"

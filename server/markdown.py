@@ -45,9 +45,16 @@ def render_code(code: str | None, lang: str = "python") -> Markup:
 
 
 def highlight_css() -> str:
-    return _FORMATTER.get_style_defs(".hl")
+    """The colours for our code blocks and for nbconvert's (the executed-notebook page)."""
+    return _FORMATTER.get_style_defs([".hl", ".notebook .highlight"])
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`{{ n|plural("check") }}`: "1 check", "2 checks" ("1 points" was on a page)."""
+    return f"{count} {noun if count == 1 else (many or noun + 's')}"
 
 
 def register(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["code"] = render_code
+    app.jinja_env.filters["plural"] = plural

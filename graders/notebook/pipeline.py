@@ -314,8 +314,11 @@ def _not_run_reason(report: ExecutionReport | None) -> str:
 
 
 def _summary(tests: list[TestResult], score: float, max_score: float) -> str:
+    """The summary line; each noun agrees with its total ("0 of 1 check", "1 of 1 point")."""
     passed = sum(1 for t in tests if t.status == "passed")
-    return f"{passed} of {len(tests)} checks passed: {score:g} of {max_score:g} points."
+    checks = "check" if len(tests) == 1 else "checks"
+    points = "point" if max_score == 1 else "points"
+    return f"{passed} of {len(tests)} {checks} passed: {score:g} of {max_score:g} {points}."
 
 
 def grade_notebook(

@@ -6,17 +6,18 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from graders.notebook import render_html
@@ -27,8 +28,9 @@ from server.routes import sse
 from server.routes.attachments import send_attachment
 from server.routes.errors import ApiError
 from server.routes.guards import api_login_required, api_user
+from server.routes.hardening import CONTENT_SECURITY_POLICY
 from server.services import exercises as catalog
-from server.services.grading import health, submit
+from server.services.grading import feedback, health, submit
 from server.services.grading.views import (
     SubmissionError,
     executed_notebook_of,
@@ -282,16 +284,33 @@ def starter(slug: str):
 @login_required
 def submission_page(submission_id: int):
     sub = get_for(current_user, submission_id)
-    return render_template("exercises/submission.html", sub=sub, doc=public_view(sub))
+    doc = public_view(sub)
+    return render_template(
+        "exercises/submission.html", sub=sub, doc=doc, results=feedback.results_view(sub, doc)
+    )
+
+
+@bp.get("/submissions/<int:submission_id>/results")
+@login_required
+def submission_results(submission_id: int):
+    """The results part of the page alone: submission.js swaps it in when the grade arrives."""
+    sub = get_for(current_user, submission_id)
+    doc = public_view(sub)
+    return render_template(
+        "exercises/_results.html", sub=sub, doc=doc, results=feedback.results_view(sub, doc)
+    )
+
+
+# The site's policy with no scripts at all: the page needs none, and member output gets none.
+NOTEBOOK_CSP = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'none'")
 
 
 @bp.get("/submissions/<int:submission_id>/notebook")
 @login_required
 def executed_notebook(submission_id: int):
-    """The executed notebook as HTML, sandboxed by CSP: member output never runs as our origin."""
-    executed = executed_notebook_of(get_for(current_user, submission_id))
-    response = Response(render_html(executed), mimetype="text/html")
-    response.headers["Content-Security-Policy"] = (
-        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-    )
+    """The executed notebook inside the site's page: cells sanitised (nh3), no scripts run."""
+    sub = get_for(current_user, submission_id)
+    cells = Markup(render_html(executed_notebook_of(sub), full_page=False))
+    response = make_response(render_template("exercises/notebook.html", sub=sub, cells=cells))
+    response.headers["Content-Security-Policy"] = NOTEBOOK_CSP
     return response

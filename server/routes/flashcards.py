@@ -199,7 +199,9 @@ def index():
     if user is None:
         decks = reviews.shared_decks()
         return render_template("flashcards/index.html", decks=None, shared=decks)
-    return render_template("flashcards/index.html", decks=reviews.decks_overview(user), shared=None)
+    decks = reviews.decks_overview(user)
+    limit = reviews.new_card_limit(user, reviews.visible_decks(user))
+    return render_template("flashcards/index.html", decks=decks, shared=None, limit=limit)
 
 
 @bp.post("/flashcards/decks")
@@ -297,8 +299,10 @@ def export_csv(deck_id: int):
 @bp.get("/flashcards/decks/<int:deck_id>/study")
 @login_required
 def study(deck_id: int):
-    found = base.get_deck(_me(), deck_id)
-    return render_template("flashcards/study.html", deck=found, guest=False)
+    user = _me()
+    found = base.get_deck(user, deck_id)
+    limit = reviews.new_card_limit(user, [found])
+    return render_template("flashcards/study.html", deck=found, guest=False, limit=limit)
 
 
 @bp.get("/flashcards/practice/<int:deck_id>")

@@ -21,6 +21,16 @@ def _frame(event_type: str, data: Any, event_id: str | None = None) -> str:
     return f"{head}event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
+def _event_frame(event, out: tuple[str, Any]) -> str:
+    """An event every subscriber gets unchanged is serialised once, not once per stream
+    (2,000 phones see the same question); the frame is kept on the process's one copy."""
+    if out[0] != event.type or out[1] is not event.data:
+        return _frame(out[0], out[1], event.id)
+    if not event.frame:
+        event.frame.append(_frame(out[0], out[1], event.id))
+    return event.frame[0]
+
+
 def stream(
     channel: str,
     snapshot: Callable[[], tuple[str, Any]] | None = None,
@@ -57,7 +67,7 @@ def stream(
                 db.session.close()
                 if out is None:
                     continue
-                yield _frame(out[0], out[1], event.id)
+                yield _event_frame(event, out)
                 if until and until(*out):
                     return
         finally:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select, update
@@ -29,7 +30,21 @@ MIN_PASSWORD_SCORE = 2
 _ZXCVBN_MAX = 72  # zxcvbn's own cap; a longer password is judged by its first 72 characters
 DEFAULT_SESSION_DAYS = 30
 DEFAULT_TOKEN_DAYS = 90
-_hasher = PasswordHasher()
+# argon2id at OWASP's minimum (Password Storage Cheat Sheet: m=19 MiB, t=2, p=1): about 25 ms
+# of one core per hash or check. argon2-cffi's default (m=64 MiB, t=3, p=4) took ~170 ms of CPU
+# on four threads, which on a busy 2-core machine made each log-in 1-2 s. Hashes made with other
+# parameters still verify and are re-hashed with these at the next log-in.
+ARGON2_MEMORY_KIB = 19_456
+ARGON2_TIME_COST = 2
+ARGON2_PARALLELISM = 1
+_hasher = PasswordHasher(
+    time_cost=ARGON2_TIME_COST,
+    memory_cost=ARGON2_MEMORY_KIB,
+    parallelism=ARGON2_PARALLELISM,
+    hash_len=32,
+    salt_len=16,
+    type=Type.ID,
+)
 
 
 class AccountError(StatusError, ValueError):
@@ -47,6 +62,37 @@ class TokenError(StatusError):
 
 
 # ---- passwords ----------------------------------------------------------------------------
+
+
+def _under_gevent() -> bool:
+    """In a gevent worker (gunicorn's, which monkey-patches at start)?"""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and monkey.is_module_patched("socket")
+
+
+def _off_loop(fn, *args):
+    """Run an argon2 call where it does not stall other requests.
+
+    argon2-cffi releases the GIL while it hashes, but under gevent a call made from a
+    greenlet still blocks the one event loop (every other request of the worker) until it
+    ends: there it runs in the hub's thread pool and this greenlet waits. Elsewhere (the CLI,
+    tests, threaded servers) it is a plain call."""
+    if _under_gevent():
+        import gevent
+
+        return gevent.get_hub().threadpool.apply(fn, args)
+    return fn(*args)
+
+
+def hash_password(password: str) -> str:
+    return _off_loop(_hasher.hash, password)
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _off_loop(_hasher.verify, password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def _weak(message: str) -> AccountError:
@@ -110,7 +156,7 @@ def create_user(
     user = User(
         username=username,
         display_name=(display_name or username)[:80],
-        password_hash=_hasher.hash(password),
+        password_hash=hash_password(password),
         role=role,
     )
     db.session.add(user)
@@ -125,14 +171,12 @@ def find_user(username: str) -> User | None:
 def authenticate(username: str, password: str) -> User | None:
     user = find_user((username or "").strip())
     if user is None:
-        _hasher.hash("timing-equaliser")  # same cost whether or not the name exists
+        hash_password("timing-equaliser")  # same cost whether or not the name exists
         return None
-    try:
-        _hasher.verify(user.password_hash, password or "")
-    except (VerificationError, InvalidHashError):
+    if not _password_matches(user.password_hash, password or ""):
         return None
     if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = hash_password(password)
         db.session.commit()
     return user
 

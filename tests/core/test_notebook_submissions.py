@@ -104,5 +104,5 @@ def test_starter_notebook_scores_zero_with_feedback(seeded, auth, client):
         assert all(t["output"] for t in sub.result["tests"] if t["visibility"] == "visible")
     html = client.get(f"/submissions/{sub_id}/notebook")
     assert html.status_code == 200
-    assert "sandbox" in html.headers["Content-Security-Policy"]
+    assert "script-src 'none'" in html.headers["Content-Security-Policy"]  # no script runs
     assert "build_word_index" in html.get_data(as_text=True)

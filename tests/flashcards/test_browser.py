@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from server.extensions import db
 from server.models.deck import Review
 from server.models.user import User
+from tests.axe_support import describe, violations
 from tests.browser_support import PHONE, chromium, live_server, screenshot
 from tests.conftest import PASSWORD
 
@@ -56,6 +57,8 @@ def test_member_reviews_cards_on_a_phone(browser_app):
         _login(page, base)
         page.goto(f"{base}/flashcards")
         screenshot(page, "flashcards-decks-phone")
+        assert page.locator("[data-new-limit]").count() >= 1  # the course decks exceed 20 new
+        assert describe("decks", violations(page)) == []
         page.click("li.row:has-text('Course 3, week 1') >> text=Study")
         front = page.locator("[data-front]")
         front.wait_for(state="visible")
@@ -139,6 +142,18 @@ def test_guest_practises_in_the_browser_only(browser_app):
         page.locator("[data-front]").wait_for(state="visible")
         new_before = int(page.inner_text("[data-count=new]"))
         assert new_before == 20  # the guest's daily limit
+        # ... and the page says so, with how many new cards wait for tomorrow.
+        total = page.evaluate(
+            "async () => (await (await fetch(document.getElementById('study').dataset.cardsUrl))"
+            ".json()).cards.length"
+        )
+        assert total > 20
+        note = page.locator("[data-new-limit]")
+        assert note.is_visible()
+        assert note.inner_text() == (
+            f"20 new cards today (daily limit 20 for guests; {total - 20} more tomorrow)."
+        )
+        assert describe("guest study", violations(page)) == []  # the note's colours too
         assert "kept in this browser" in page.inner_text(".fc-guest-note")
         page.keyboard.press("Space")
         page.keyboard.press("4")
@@ -183,4 +198,64 @@ def test_guest_practises_in_the_browser_only(browser_app):
             n: int(page.inner_text(f"[data-count={n}]")) for n in ("new", "learning", "review")
         }
         assert counts == {"new": 18, "learning": 1, "review": 0}
+        assert page.inner_text("[data-new-limit]") == (
+            f"18 new cards today (daily limit 20 for guests, 2 started today; {total - 20} more tomorrow)."
+        )
     assert _reviews(app) == 0  # nothing went to the server
+
+
+def _hiding_media(page) -> list[str]:
+    """The media queries of the study page's stylesheet rules that hide its <kbd> hints."""
+    return page.evaluate(
+        """() => [...document.styleSheets].flatMap((sheet) => [...sheet.cssRules])
+          .filter((rule) => rule instanceof CSSMediaRule)
+          .filter((rule) => [...rule.cssRules].some(
+            (inner) => inner.selectorText && inner.selectorText.includes("kbd")
+              && inner.style.display === "none"))
+          .map((rule) => rule.media.mediaText)"""
+    )
+
+
+def _matches(media: str, device: dict[str, str]) -> bool:
+    """Whether a media query list of plain (feature: value) tests matches a device."""
+    for query in media.split(","):
+        tests = [t.strip(" ()") for t in query.split(" and ")]
+        if all(device.get(t.split(":")[0].strip()) == t.split(":")[1].strip() for t in tests):
+            return True
+    return False
+
+
+def test_touch_screens_get_no_key_hints_keyboards_do(browser_app):
+    app = browser_app
+    with live_server(app) as base, chromium() as browser:
+        touch = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True).new_page()
+        desk = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        for page in (touch, desk):
+            _login(page, base)
+            page.goto(f"{base}/flashcards")
+            page.click("li.row:has-text('Keras facts') >> text=Study")
+            page.locator("[data-front]").wait_for(state="visible")
+        assert touch.evaluate("matchMedia('(hover: none)').matches")
+        assert touch.locator("kbd:visible").count() == 0
+        assert "Space" not in touch.inner_text("[data-bar]")
+        assert desk.locator("[data-reveal] kbd").is_visible()
+        assert desk.inner_text("[data-reveal] kbd") == "Space"
+        screenshot(touch, "flashcards-front-touch-phone")
+        screenshot(desk, "flashcards-front-desktop")
+
+        touch.click("[data-reveal]")
+        desk.keyboard.press("Space")
+        for page in (touch, desk):
+            page.locator("[data-ratings]").wait_for(state="visible")
+        assert touch.locator("kbd:visible").count() == 0
+        assert [k.inner_text() for k in desk.locator("[data-ratings] kbd").all()] == list("1234")
+        assert desk.locator("[data-ratings] kbd:visible").count() == 4
+        screenshot(touch, "flashcards-back-touch-phone")
+
+        # A touch phone that also claims to hover (some Android phones do) is still a touch
+        # screen: the rule keys on a coarse pointer as well, as the game screens' does.
+        media = _hiding_media(desk)
+        assert media, "no rule hides the key hints"
+        assert any(_matches(m, {"hover": "none", "pointer": "coarse"}) for m in media)
+        assert any(_matches(m, {"hover": "hover", "pointer": "coarse"}) for m in media)
+        assert not any(_matches(m, {"hover": "hover", "pointer": "fine"}) for m in media)

@@ -160,3 +160,74 @@ def test_stats_retention_heatmap_and_forecast(member, clock):
     page = member.get("/flashcards/stats")
     assert page.status_code == 200 and b"50.0%" in page.data and b'id="heatmap"' in page.data
     assert b"/vendor/chartjs-chart-matrix/dist/chartjs-chart-matrix.min.js" in page.data
+
+
+def _limit_notes(page) -> list[str]:
+    """The daily-limit notes of a page, as text (tags dropped, spaces collapsed)."""
+    import re
+
+    html = page.data.decode()
+    notes = re.findall(r'<(?:span|p) class="fc-limit[^"]*" data-new-limit>(.*?)</(?:span|p)>', html)
+    return [" ".join(re.sub(r"<[^>]+>", "", n).split()) for n in notes]
+
+
+def test_the_daily_limit_of_new_cards_is_said_where_it_cuts_the_count(member, clock):
+    """23 new cards and a limit of 20: the deck shows 20 new and says why, with the setting."""
+    deck_id = _new_deck(member, "Big deck")
+    for i in range(23):
+        member.post(f"/flashcards/decks/{deck_id}/cards", data={"front": f"q{i}", "back": "a"})
+    small = _new_deck(member, "Small deck")
+    member.post(f"/flashcards/decks/{small}/cards", data={"front": "one", "back": "a"})
+    page = member.get("/flashcards")
+    assert b'class="count new" title="new">20<' in page.data
+    assert _limit_notes(page) == ["20 new cards today (daily limit 20; 3 more tomorrow)."]
+    assert b'<a href="/flashcards/settings">daily limit 20</a>' in page.data
+    help_text = " ".join(page.text.split("data-new-limit-help>")[1].split("</p>")[0].split())
+    assert "at most 20 a day across all decks" in help_text and "20 left today" in help_text
+    study = member.get(f"/flashcards/decks/{deck_id}/study")
+    assert _limit_notes(study) == ["20 new cards today (daily limit 20; 3 more tomorrow)."]
+    assert _limit_notes(member.get(f"/flashcards/decks/{small}/study")) == []  # no cut, no note
+
+    # One new card started today: 19 more today, still 3 for tomorrow; the small deck is cut too.
+    token = page.text.split('name="csrf-token" content="')[1].split('"')[0]
+
+    def start(card_id):
+        res = member.post(
+            f"/api/cards/{card_id}/reviews", json={"rating": "good"}, headers={"X-CSRFToken": token}
+        )
+        assert res.status_code == 200, res.get_json()
+
+    card_id = member.get(f"/api/decks/{deck_id}/next").get_json()["id"]
+    start(card_id)
+    member.post(
+        "/flashcards/settings", data={"desired_retention": "0.90", "new_cards_per_day": "2"}
+    )
+    notes = _limit_notes(member.get("/flashcards"))
+    assert notes == [  # the test folder's two-card bank, then the big deck
+        "1 new card today (daily limit 2, 1 started today; 1 more tomorrow).",
+        "1 new card today (daily limit 2, 1 started today; 21 more on later days).",
+    ]
+    start(card_id + 1)
+    notes = _limit_notes(member.get("/flashcards"))
+    assert notes == [
+        "No new cards today: daily limit 2 reached; 2 more tomorrow.",
+        "No new cards today: daily limit 2 reached; 21 more on later days.",
+        "No new cards today: daily limit 2 reached; 1 more tomorrow.",
+    ]
+    member.post(
+        "/flashcards/settings", data={"desired_retention": "0.90", "new_cards_per_day": "0"}
+    )
+    notes = _limit_notes(member.get("/flashcards"))
+    assert notes == [
+        "New cards are off (daily limit 0); 2 new cards waiting.",
+        "New cards are off (daily limit 0); 21 new cards waiting.",
+        "New cards are off (daily limit 0); 1 new card waiting.",
+    ]
+    # The next day the limit starts again.
+    clock.advance(days=1)
+    member.post(
+        "/flashcards/settings", data={"desired_retention": "0.90", "new_cards_per_day": "20"}
+    )
+    assert _limit_notes(member.get("/flashcards")) == [
+        "20 new cards today (daily limit 20; 1 more tomorrow)."
+    ]

@@ -150,6 +150,30 @@ def new_budget(user: User, moment: datetime) -> int:
     return max(0, (user.new_cards_per_day or 0) - new_today(user, moment))
 
 
+def new_card_limit(user: User, decks: list[Deck], moment: datetime | None = None) -> dict[str, Any]:
+    """For the pages that show due counts: the daily limit of new cards, how many the member
+    started today and has left, and each deck's cards never studied (new, counted uncapped),
+    so a page can say that "20 new" is the limit and how many wait for later days."""
+    moment = moment or now()
+    _sync_shared(user, decks)
+    ids = [d.id for d in decks]
+    unseen = dict(
+        db.session.execute(
+            select(CardState.deck_id, func.count())
+            .where(CardState.user_id == user.id, CardState.deck_id.in_(ids), CardState.state == NEW)
+            .group_by(CardState.deck_id)
+        ).all()
+    )
+    limit = user.new_cards_per_day or 0
+    started = new_today(user, moment)
+    return {
+        "limit": limit,
+        "started": started,
+        "left": max(0, limit - started),
+        "unseen": {d: unseen.get(d, 0) for d in ids},
+    }
+
+
 @dataclass(frozen=True)
 class DueCounts:
     new: int

@@ -11,10 +11,10 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from graders.trivia import AnswerShapeError, Question, is_late, score_answer
+from graders.trivia import Question
 from server.extensions import db
 from server.models.base import utcnow
-from server.models.game import Answer, Game, Player, Quiz
+from server.models.game import Answer, Game, Player
 from server.services.games import names, scoring, views
 from server.services.games.banks import question_at
 from server.services.games.core import (
@@ -22,12 +22,14 @@ from server.services.games.core import (
     GameError,
     active_player,
     coalesce,
+    live_game,
     lobby_changed,
     maybe,
     progress_changed,
     question_count,
     require_live,
 )
+from server.services.games.group_commit import GroupCommit, Pending, check_in_time, scored_row
 from server.services.games.host import reveal, settle_due
 from server.services.games.rate import JoinAllowance
 from server.services.live import channels, publish
@@ -142,78 +144,43 @@ def join(
 def answer(
     pin: str, token: str, question_id: str, given: Any, received_at: datetime
 ) -> dict[str, Any]:
-    """Take one answer, stamped with its arrival time; 409 if late, closed or a second one."""
-    ctx = _answer_context(pin, token)
-    if ctx is None or ctx.mode == "self":  # self-paced, or an error to explain
+    """Take one answer, stamped with its arrival time; 409 if late, closed or a second one.
+
+    Host-paced answers go through the group commit (one transaction per burst); the 200
+    comes once the answer's transaction has committed.
+    """
+    item = None
+    if names.is_pin(pin) and token:
+        item = _group().submit(
+            db.engine,
+            Pending(pin, names.token_hash(token), question_id, given, received_at),
+        )
+    if item is None or item.unknown:  # self-paced, or an error to explain
         game = require_live(pin)
         player = active_player(game, token)
         if game.mode != "self":
             raise GameError(409, "closed", "That question is closed; wait for the next one.")
         return _answer_self_paced(game, player, question_id, given, received_at)
-    if ctx.phase != "question":
-        raise GameError(409, "closed", "That question is closed; wait for the next one.")
-    index = ctx.question_index
-    question = question_at(ctx.quiz_id, index, ctx.content_hash)
-    if question_id != question.id:
-        raise GameError(409, "not_open", f"Question '{question_id}' is not the open question.")
-    try:
-        _check_in_time(received_at, ctx.question_deadline)
-    except GameError:
-        settle_due(db.session.get(Game, ctx.game_id))  # the timer may have died in a restart
-        raise
-    elapsed = (received_at - ctx.question_opened_at).total_seconds()
-    _record(ctx, question, index, given, elapsed, received_at)
-    # Re-read the game under a share lock now that the answer is written: a reveal
-    # that got in first wins (PostgreSQL waits for it; SQLite holds the write lock).
-    gid = ctx.game_id
-    now = db.session.execute(_RECHECK, {"game_id": gid}).one()
-    if now.phase != "question" or now.question_index != index:
-        db.session.rollback()
-        raise GameError(409, "closed", "That question closed before your answer arrived.")
-    db.session.commit()
+    if item.error is not None:
+        if isinstance(item.error, GameError) and item.error.code == "late":
+            game = live_game(pin)  # the timer may have died in a restart
+            if game is not None:
+                settle_due(game)
+        raise item.error
+    gid = item.game_id
     coalesce.request(f"answers:{gid}", lambda: _answers_changed(gid), ANSWERS_EVERY_S)
-    return {"accepted": True, "question": question.id, "received_at": received_at.isoformat()}
+    return {"accepted": True, "question": question_id, "received_at": received_at.isoformat()}
 
 
-# The hot path reads plain columns (no ORM objects) in one query and inserts with a
-# statement built once: a thousand phones answer within seconds.
-_G, _P, _Q = Game.__table__.c, Player.__table__.c, Quiz.__table__.c  # Core: no ORM objects
-_ANSWER_CONTEXT = (
-    select(
-        _G.id.label("game_id"),
-        _G.mode,
-        _G.phase,
-        _G.quiz_id,
-        _G.question_index,
-        _G.question_opened_at,
-        _G.question_deadline,
-        _G.accuracy_first,
-        _G.streak_bonus,
-        _P.id.label("player_id"),
-        _P.streak,
-        _Q.content_hash,
-    )
-    .select_from(Game.__table__.join(Player.__table__).join(Quiz.__table__))
-    .where(
-        _G.live_pin == bindparam("pin"),
-        _P.token_hash == bindparam("token_hash"),
-        _P.kicked.is_(False),
-    )
-)
-_RECHECK = (
-    select(_G.phase, _G.question_index)
-    .where(_G.id == bindparam("game_id"))
-    .with_for_update(read=True)
-)
+def _group() -> GroupCommit:
+    """One queue per app (tests make many apps)."""
+    found = current_app.extensions.get("adventures.answer_group")
+    if found is None:
+        found = current_app.extensions.setdefault("adventures.answer_group", GroupCommit())
+    return found
+
+
 _INSERT_ANSWER = insert(Answer.__table__)
-
-
-def _answer_context(pin: str, token: str):
-    if not (names.is_pin(pin) and token):
-        return None
-    return db.session.execute(
-        _ANSWER_CONTEXT, {"pin": pin, "token_hash": names.token_hash(token)}
-    ).first()
 
 
 @dataclass(frozen=True)
@@ -227,43 +194,13 @@ class _Answerer:
     streak_bonus: bool
 
 
-def _check_in_time(received_at: datetime, deadline: datetime | None) -> None:
-    if deadline is None:
-        raise GameError(409, "not_open", "That question is not open.")
-    late = (received_at - deadline).total_seconds()
-    if is_late(late):
-        raise GameError(
-            409, "late", f"Time was up: your answer arrived {late:.1f} s after the end."
-        )
-
-
 def _record(who, question: Question, index, given, elapsed, received_at) -> Answer:
     """Score an answer and insert it (a plain INSERT); a second one is a 409.
 
     `who` has game_id, player_id, streak, accuracy_first and streak_bonus.
     Returns the row as a transient object, for the caller's views.
     """
-    try:
-        scored = score_answer(
-            question, given, max(0.0, elapsed), who.streak, accuracy_first=who.accuracy_first
-        )
-    except AnswerShapeError as exc:
-        raise GameError(422, "bad_answer", str(exc)) from exc
-    values = dict(
-        game_id=who.game_id,
-        player_id=who.player_id,
-        question_index=index,
-        question_id=question.id,
-        answer=given,
-        received_at=received_at,
-        elapsed_ms=int(max(0.0, elapsed) * 1000),
-        correct=scored.verdict.correct,
-        fraction=scored.verdict.fraction,
-        points=scored.points,
-        bonus=scored.bonus if who.streak_bonus else 0,
-        streak=scored.streak,
-        counted=True,
-    )
+    values = scored_row(who, question, index, given, elapsed, received_at)
     try:
         db.session.execute(_INSERT_ANSWER, values)
     except IntegrityError as exc:
@@ -309,7 +246,7 @@ def _answer_self_paced(game, player, question_id, given, received_at) -> dict[st
     if question_id != question.id:
         raise GameError(409, "not_open", f"Question '{question_id}' is not your open question.")
     opened = player.position_opened_at
-    _check_in_time(received_at, opened + timedelta(seconds=question.time_limit))
+    check_in_time(received_at, opened + timedelta(seconds=question.time_limit))
     who = _Answerer(game.id, player.id, player.streak, game.accuracy_first, game.streak_bonus)
     row = _record(who, question, index, given, (received_at - opened).total_seconds(), received_at)
     moved = db.session.execute(

@@ -132,5 +132,5 @@ def make_bus(app) -> Bus:
         if db.engine.dialect.name == "sqlite":
             engine = create_engine(db.engine.url, pool_size=2, max_overflow=50, pool_timeout=30)
         else:
-            engine = create_engine(db.engine.url, pool_size=5, max_overflow=20, pool_pre_ping=True)
+            engine = create_engine(db.engine.url, pool_size=2, max_overflow=3, pool_pre_ping=True)
     return Bus(TableLog(engine))

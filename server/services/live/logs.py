@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -25,6 +25,8 @@ class Event:
     channel: str
     type: str
     data: dict[str, Any]
+    # The SSE frame, made by the first stream that sends the event unchanged (routes/sse.py).
+    frame: list[str] = field(default_factory=list, compare=False, repr=False)
 
 
 class Log(Protocol):

@@ -204,12 +204,27 @@
       });
       return Object.assign({}, card, { intervals, counts: counts(now) });
     }
+    // Say that the "new" count is the daily limit, and how many new cards wait for later days.
+    function limitNote(now) {
+      const note = root.querySelector("[data-new-limit]");
+      const unseen = cards.filter((card) => !store.cards[card.id]).length;
+      const shown = counts(now).new;
+      const later = unseen - shown;
+      if (!note || later <= 0) return;
+      const when = later <= NEW_PER_DAY ? "tomorrow" : "on later days";
+      const started = store.newToday ? `, ${store.newToday} started today` : "";
+      note.textContent = shown
+        ? `${shown} new card${shown === 1 ? "" : "s"} today (daily limit ${NEW_PER_DAY} for guests${started}; ${later} more ${when}).`
+        : `No new cards today: daily limit ${NEW_PER_DAY} for guests reached; ${later} more ${when}.`;
+      note.hidden = false;
+    }
     return {
       async next() {
         if (!cards.length) {
           const res = await fetch(root.dataset.cardsUrl);
           if (!res.ok) throw new Error(`Could not load the cards (${res.status}).`);
           cards = (await res.json()).cards;
+          limitNote(new Date());
         }
         const now = new Date();
         counts(now);

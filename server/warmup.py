@@ -1,0 +1,115 @@
+"""Warm-up of a web process before it serves: what the first request of each kind would pay.
+
+Without it the first visitor of each page after a start paid for compiling that page's
+templates, for reading the trivia bank files (the guest flashcard list), for importing
+zxcvbn's word lists (registration) and nbconvert's exporters and templates (the executed
+notebook), and for SQLAlchemy compiling each query the first time; on a busy 2-core
+machine 0.3-1.5 s each. server/wsgi.py calls `warm(app)` once, after create_app: in each
+gunicorn worker, or once in the master when gunicorn preloads the app.
+
+It never imports TensorFlow (the web process must stay small; graders do that in the
+worker), writes nothing a first guest visit would not, and leaves no database connection
+open, so a preloading master forks no shared connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask
+
+log = logging.getLogger("adventures.warmup")
+
+# Pages a guest can open: each runs its view, queries and templates once.
+GUEST_PAGES = ("/", "/login", "/register", "/play", "/exercises", "/flashcards", "/leaderboard")
+
+# A notebook shaped like an executed exercise: markdown, code with a stream and a result.
+_NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    "cells": [
+        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Warm-up\n*text*"},
+        {
+            "cell_type": "code",
+            "id": "c",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "print(1)\n1 + 1",
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": "1\n"},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": "2", "text/html": "<b>2</b>"},
+                },
+            ],
+        },
+    ],
+}
+
+
+def warm(app: Flask) -> dict[str, float]:
+    """Run each warm-up step; a step that fails is logged and skipped. Returns ms per step."""
+    steps = (
+        ("templates", lambda: _templates(app)),
+        ("guest pages", lambda: _guest_pages(app)),
+        ("password checks", _passwords),
+        ("notebook render", _notebook),
+    )
+    took: dict[str, float] = {}
+    for name, step in steps:
+        start = time.perf_counter()
+        try:
+            step()
+        except Exception:  # the page will do it on first use; never stop a start for it
+            log.exception("warm-up step %r failed", name)
+        took[name] = (time.perf_counter() - start) * 1000
+    _close_connections(app)
+    log.info("warm-up: %s", ", ".join(f"{k} {v:.0f} ms" for k, v in took.items()))
+    return took
+
+
+def _templates(app: Flask) -> None:
+    """Compile every template into the environment's cache (400 slots; the site has ~40)."""
+    env = app.jinja_env
+    for name in env.list_templates(extensions=("html", "txt", "xml", "svg", "j2")):
+        env.get_template(name)
+
+
+def _guest_pages(app: Flask) -> None:
+    client = app.test_client()
+    for path in GUEST_PAGES:
+        res = client.get(path)
+        if res.status_code >= 500:
+            log.warning("warm-up: GET %s answered %s", path, res.status_code)
+
+
+def _passwords() -> None:
+    from server.services import accounts
+
+    try:
+        accounts.check_password("warm-up lantern orchard", username="warmup")
+    except accounts.AccountError:
+        pass
+
+
+def _notebook() -> None:
+    import nbformat
+
+    from graders.notebook import render_html
+
+    notebook = nbformat.from_dict(_NOTEBOOK)
+    render_html(notebook)
+    render_html(notebook, full_page=False)
+
+
+def _close_connections(app: Flask) -> None:
+    from server.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()

@@ -1,0 +1,201 @@
+"""Group commit: answers that arrive while a write is in progress share the next transaction.
+
+Each answer's outcome is still its own (accepted, late, a second answer, a wrong question),
+a 200 comes only after the answer's transaction committed, and a failed write reaches
+every waiter without stopping the queue.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from server.extensions import db
+from server.models.game import Answer
+from server.services.games import group_commit
+
+
+def _group(app) -> group_commit.GroupCommit:
+    return app.extensions["adventures.answer_group"]
+
+
+def _players(play, count: int) -> list[dict]:
+    return [play.player(f"gc{i}") for i in range(count)]
+
+
+def _answers(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Answer.id)))
+
+
+def _hold_first_write(monkeypatch, seconds: float) -> threading.Event:
+    """The first batch's write waits `seconds`, so the answers behind it queue up."""
+    real = group_commit.write_batch
+    entered = threading.Event()
+    calls = []
+
+    def slow(engine, batch):
+        calls.append(len(batch))
+        if len(calls) == 1:
+            entered.set()
+            time.sleep(seconds)
+        return real(engine, batch)
+
+    monkeypatch.setattr(group_commit, "write_batch", slow)
+    return entered
+
+
+def test_answers_that_queue_during_a_write_commit_together(live, new_game, monkeypatch):
+    import requests
+
+    play = new_game()
+    players = _players(play, 12)
+    assert play.act("start").status_code == 200
+    entered = _hold_first_write(monkeypatch, 0.5)
+    results: dict[int, tuple[int, dict]] = {}
+
+    def send(i: int) -> None:
+        body = {"player_token": players[i]["player_token"], "question": "tokenize", "answer": "a"}
+        res = requests.post(f"{live}/api/games/{play.pin}/answers", json=body, timeout=30)
+        results[i] = (res.status_code, res.json())
+
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    assert entered.wait(10)
+    rest = [threading.Thread(target=send, args=(i,)) for i in range(1, 12)]
+    for t in rest:
+        t.start()
+    time.sleep(0.2)
+    # While the first write is held, nothing behind it has been answered or written.
+    assert len(results) == 0 and _answers(play.app) == 0
+    for t in [first, *rest]:
+        t.join(30)
+    assert all(code == 200 and body["accepted"] for code, body in results.values()), results
+    assert _answers(play.app) == 12
+    group = _group(play.app)
+    assert group.batches == 2 and group.largest == 11  # one alone, then the eleven queued
+
+
+def test_each_answer_in_a_batch_gets_its_own_outcome(app, new_game, monkeypatch):
+    from datetime import timedelta
+
+    from server.models.base import utcnow
+    from server.services.games import names
+    from server.services.games.core import GameError
+
+    play = new_game()
+    good, twice, wrong_q, bad_shape, late = _players(play, 5)
+    assert play.act("start").status_code == 200
+    now = utcnow()
+
+    def item(player, question="tokenize", given="a", at=now):
+        return group_commit.Pending(
+            play.pin, names.token_hash(player["player_token"]), question, given, at
+        )
+
+    batch = [
+        item(good),
+        item(twice, given="b"),
+        item(twice, given="a"),  # the same phone twice in one batch
+        item(wrong_q, question="levels"),
+        item(bad_shape, given=["a", "b"]),
+        item(late, at=now + timedelta(seconds=600)),
+        group_commit.Pending(play.pin, names.token_hash("nobody"), "tokenize", "a", now),
+    ]
+    with app.test_request_context():
+        group_commit.write_batch(db.engine, batch)
+    codes = [getattr(i.error, "code", None) for i in batch]
+    assert codes == [None, None, "already_answered", "not_open", "bad_answer", "late", None]
+    assert all(isinstance(i.error, GameError) for i in batch if i.error is not None)
+    assert batch[0].game_id and batch[1].game_id and batch[-1].unknown
+    with app.app_context():
+        rows = db.session.execute(select(Answer.player_id, Answer.answer)).all()
+    assert sorted(r.answer for r in rows) == ["a", "b"]  # the first of the two sends counted
+
+
+def test_a_second_answer_in_a_later_batch_is_refused(new_game):
+    play = new_game()
+    p, _ = _players(play, 2)  # one still to answer: no automatic reveal yet
+    assert play.act("start").status_code == 200
+    assert play.answer(p, "tokenize", "a").status_code == 200
+    res = play.answer(p, "tokenize", "b")
+    assert res.status_code == 409 and res.get_json()["error"] == "already_answered"
+    assert _answers(play.app) == 1
+
+
+def test_a_reveal_between_read_and_commit_closes_the_whole_batch(app, new_game, monkeypatch):
+    """The recheck under the share lock sees the reveal: none of the batch counts."""
+    from sqlalchemy import update
+
+    from server.models.game import Game
+    from server.services.games import names
+
+    play = new_game()
+    a, b = _players(play, 2)
+    assert play.act("start").status_code == 200
+    real_checked = group_commit._checked
+    revealed = []
+
+    def checked_then_reveal(ctx, item):
+        values = real_checked(ctx, item)
+        if not revealed:  # another process reveals while this batch is being written
+            revealed.append(True)
+            with app.app_context():
+                db.session.execute(
+                    update(Game).where(Game.id == ctx.game_id).values(phase="reveal")
+                )
+                db.session.commit()
+        return values
+
+    monkeypatch.setattr(group_commit, "_checked", checked_then_reveal)
+    from server.models.base import utcnow
+
+    batch = [
+        group_commit.Pending(
+            play.pin, names.token_hash(p["player_token"]), "tokenize", "a", utcnow()
+        )
+        for p in (a, b)
+    ]
+    with app.test_request_context():
+        group_commit.write_batch(db.engine, batch)
+    assert [i.error.code for i in batch] == ["closed", "closed"]
+    assert _answers(play.app) == 0
+
+
+def test_a_failed_write_reaches_every_waiter_and_the_queue_goes_on(new_game, monkeypatch):
+    play = new_game()
+    p, q = _players(play, 2)
+    assert play.act("start").status_code == 200
+    real = group_commit.write_batch
+    fail = [True]
+
+    def flaky(engine, batch):
+        if fail.pop() if fail else False:
+            raise RuntimeError("disk on fire")
+        return real(engine, batch)
+
+    monkeypatch.setattr(group_commit, "write_batch", flaky)
+    play.app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert play.answer(p, "tokenize", "a").status_code == 500
+    assert _answers(play.app) == 0
+    # Not counted, so the phone may send it again; the queue was not left stuck.
+    assert play.answer(p, "tokenize", "a").status_code == 200
+    assert play.answer(q, "tokenize", "b").status_code == 200
+    assert _answers(play.app) == 2
+
+
+@pytest.mark.parametrize("mode", ["self"])
+def test_self_paced_answers_take_their_own_path(new_game, mode):
+    play = new_game(mode)
+    (p,) = _players(play, 1)
+    assert play.act("start").status_code == 200
+    res = play.client.post(
+        f"/api/games/{play.pin}/advance", json={"player_token": p["player_token"]}
+    )
+    assert res.status_code == 200
+    question = res.get_json()["question"]["id"]
+    res = play.answer(p, question, "a")
+    assert res.status_code == 200 and "result" in res.get_json()
