@@ -465,7 +465,15 @@ def _wait_until_serving(
     help="The address phones use (join link, QR code), e.g. https://trivia.example.org "
     "behind a proxy. Default: $PUBLIC_URL; with --host 0.0.0.0, this machine's LAN address.",
 )
-def run_command(host: str, port: int | None, workers: int, public_url: str | None) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=None,
+    help="Log every request to stdout. Default: $ACCESS_LOG, else off (a line per request "
+    "was a twentieth of the web process's time on a 2,000-player night).",
+)
+def run_command(
+    host: str, port: int | None, workers: int, public_url: str | None, access_log: bool | None
+) -> None:
     """Web server plus one grading worker (what `make run` calls).
 
     The worker is supervised: when it dies it is started again (after 1, 2, 4 ... 30 s) while
@@ -475,6 +483,8 @@ def run_command(host: str, port: int | None, workers: int, public_url: str | Non
     import time
 
     port = port or int(os.environ.get("PORT", "5000"))
+    if access_log is None:
+        access_log = os.environ.get("ACCESS_LOG", "").strip().lower() in ("1", "true", "yes", "on")
     public_url = public_url or os.environ.get("PUBLIC_URL") or _lan_url(host, port)
     if public_url:
         os.environ["PUBLIC_URL"] = public_url  # the web processes read it (server.config)
@@ -515,8 +525,7 @@ def run_command(host: str, port: int | None, workers: int, public_url: str | Non
             "120",
             "--graceful-timeout",
             "5",
-            "--access-logfile",
-            "-",
+            *(["--access-logfile", "-"] if access_log else []),
             "server.wsgi:app",
         ]
     )

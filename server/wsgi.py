@@ -14,4 +14,4 @@ warm(app)
 # the start-up objects and collecting less often kept answer p99 under 100 ms.
 gc.collect()
 gc.freeze()
-gc.set_threshold(int(__import__("os").environ.get("GC_GEN0", 50_000)), 20, 100)
+gc.set_threshold(50_000, 20, 100)

@@ -142,6 +142,7 @@ class Server:
         self.pg_url = self.env["DATABASE_URL"] if args.database_url else None
         self.cpu_s = 0.0
         self._stop = threading.Event()
+        self._next_pss = 0.0
 
     @staticmethod
     def _wipe(url: str) -> None:
@@ -193,7 +194,28 @@ class Server:
                 time.sleep(0.2)
         else:
             raise SystemExit("the server did not start; see server.log")
+        self._settle()
         threading.Thread(target=self._sample, daemon=True).start()
+
+    def _settle(self, limit_s: float = 120.0) -> None:
+        """Wait for the grading worker's start-up (it imports TensorFlow) to finish: the
+        game is measured on a machine at rest, not against that one-off burst."""
+        deadline = time.monotonic() + limit_s
+        quiet = 0
+        while time.monotonic() < deadline and quiet < 3:
+            try:
+                kids = psutil.Process(self.proc.pid).children(recursive=True)
+                before = {k.pid: sum(k.cpu_times()[:2]) for k in kids}
+                time.sleep(1.0)
+                used = 0.0
+                for k in kids:
+                    try:
+                        used += sum(k.cpu_times()[:2]) - before[k.pid]
+                    except psutil.Error:
+                        continue
+            except psutil.Error:
+                continue
+            quiet = quiet + 1 if used < 0.1 else 0
 
     def cpu_now(self) -> float:
         """CPU seconds the web processes have used so far."""
@@ -223,11 +245,14 @@ class Server:
                 web = sum(p.memory_info().rss for p in procs)
                 worker = max((p.memory_info().rss for p in procs), default=0)
                 # PSS shares each page among the processes mapping it: the libraries every
-                # worker maps count once, as they take memory once.
-                pss = sum(p.memory_full_info().pss for p in procs)
+                # worker maps count once, as they take memory once. Reading it walks the
+                # process's memory map under its lock (a stall), so only every 2 s.
+                if time.monotonic() >= self._next_pss:
+                    self._next_pss = time.monotonic() + 2.0
+                    pss = sum(p.memory_full_info().pss for p in procs)
+                    self.peak["pss"] = max(self.peak.get("pss", 0), pss)
             except psutil.Error:
-                web = worker = pss = 0
-            self.peak["pss"] = max(self.peak.get("pss", 0), pss)
+                web = worker = 0
             try:
                 self.cpu_s = max(self.cpu_s, sum(sum(p.cpu_times()[:2]) for p in procs))
             except psutil.Error:

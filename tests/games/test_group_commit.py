@@ -126,10 +126,16 @@ def test_a_second_answer_in_a_later_batch_is_refused(new_game):
     assert _answers(play.app) == 1
 
 
-def test_a_reveal_between_read_and_commit_closes_the_whole_batch(app, new_game, monkeypatch):
-    """The recheck under the share lock sees the reveal: none of the batch counts."""
+def test_a_reveal_during_a_batch_either_waits_for_it_or_closes_it(app, new_game, monkeypatch):
+    """Never an answer counted after the reveal has read the answers.
+
+    PostgreSQL: the batch read the game under a share lock, so the reveal's UPDATE waits
+    until the batch commits (and then counts it). SQLite: the reveal commits at once, and
+    the batch, re-reading the phase under its write lock, is refused as closed.
+    """
     from sqlalchemy import update
 
+    from server.models.base import utcnow
     from server.models.game import Game
     from server.services.games import names
 
@@ -137,22 +143,23 @@ def test_a_reveal_between_read_and_commit_closes_the_whole_batch(app, new_game, 
     a, b = _players(play, 2)
     assert play.act("start").status_code == 200
     real_checked = group_commit._checked
-    revealed = []
+    reveal: list[threading.Thread] = []
+    blocked: list[bool] = []  # was the reveal still waiting, a second after it started?
+
+    def reveal_now(game_id: int) -> None:  # another process's reveal
+        with app.app_context():
+            db.session.execute(update(Game).where(Game.id == game_id).values(phase="reveal"))
+            db.session.commit()
 
     def checked_then_reveal(ctx, item):
-        values = real_checked(ctx, item)
-        if not revealed:  # another process reveals while this batch is being written
-            revealed.append(True)
-            with app.app_context():
-                db.session.execute(
-                    update(Game).where(Game.id == ctx.game_id).values(phase="reveal")
-                )
-                db.session.commit()
-        return values
+        if not reveal:
+            reveal.append(threading.Thread(target=reveal_now, args=(ctx.game_id,)))
+            reveal[0].start()
+            reveal[0].join(1.0)
+            blocked.append(reveal[0].is_alive())
+        return real_checked(ctx, item)
 
     monkeypatch.setattr(group_commit, "_checked", checked_then_reveal)
-    from server.models.base import utcnow
-
     batch = [
         group_commit.Pending(
             play.pin, names.token_hash(p["player_token"]), "tokenize", "a", utcnow()
@@ -160,9 +167,17 @@ def test_a_reveal_between_read_and_commit_closes_the_whole_batch(app, new_game, 
         for p in (a, b)
     ]
     with app.test_request_context():
+        postgres = db.engine.dialect.name == "postgresql"
         group_commit.write_batch(db.engine, batch)
-    assert [i.error.code for i in batch] == ["closed", "closed"]
-    assert _answers(play.app) == 0
+    reveal[0].join(10)
+    assert not reveal[0].is_alive()
+    assert blocked == [postgres]
+    if postgres:
+        assert [i.error for i in batch] == [None, None]
+        assert _answers(play.app) == 2  # committed before the reveal went on
+    else:
+        assert [i.error.code for i in batch] == ["closed", "closed"]
+        assert _answers(play.app) == 0
 
 
 def test_a_failed_write_reaches_every_waiter_and_the_queue_goes_on(new_game, monkeypatch):

@@ -12,6 +12,7 @@ No thread of its own: the same code runs under gevent, threads and the test clie
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +29,7 @@ from server.services.games.banks import question_at
 from server.services.games.core import GameError
 
 MAX_BATCH = 1000
+LINGER_S = 0.002
 
 _G, _P, _Q = Game.__table__.c, Player.__table__.c, Quiz.__table__.c
 # The game's columns repeat on each player's row: one round trip for the whole batch.
@@ -54,13 +56,12 @@ _CONTEXT = (
         _P.kicked.is_(False),
     )
 )
-# Re-read under a share lock once the answers are written: a reveal that got in first wins
-# (PostgreSQL waits for it; SQLite already holds the write lock).
-_RECHECK = (
-    select(_G.phase, _G.question_index)
-    .where(_G.id == bindparam("game_id"))
-    .with_for_update(read=True)
-)
+# PostgreSQL: the game's row is read under a share lock, so a reveal (an UPDATE of that row)
+# waits for the batch to commit and then counts it; a reveal that committed first is seen.
+_CONTEXT_LOCKED = _CONTEXT.with_for_update(read=True, of=Game.__table__)
+# SQLite takes no lock when it reads: the phase is read again once the INSERT holds the
+# write lock, and a reveal that got in between closes the batch.
+_RECHECK = select(_G.phase, _G.question_index).where(_G.id == bindparam("game_id"))
 
 
 @dataclass(eq=False)
@@ -90,6 +91,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._pending: list[Pending] = []
         self._writing = False
+        self._conn: Connection | None = None
         self.batches = 0  # for tests and the benchmark: how many transactions carried answers
         self.largest = 0
 
@@ -107,20 +109,34 @@ class GroupCommit:
         return item
 
     def _lead(self, engine: Engine) -> None:
+        # Let the requests already read off the network queue behind this one first: under
+        # gevent a SQLite write blocks the whole process, so nothing would queue during it.
+        time.sleep(LINGER_S)
         with self._lock:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            conn, self._conn = self._conn, None
         try:
-            write_batch(engine, batch)
+            # A burst's leaders hand one connection on: no checkout and ping per batch.
+            conn = conn if conn is not None and not conn.closed else engine.connect()
+            write_batch(conn, batch)
             self.batches += 1
             self.largest = max(self.largest, len(batch))
         except Exception as exc:  # every waiter hears of it (a 500 each), and the queue goes on
             for item in batch:
                 if item.error is None and item.game_id is None and not item.unknown:
                     item.error = exc
+            if conn is not None:
+                conn.invalidate()
+                conn.close()
+                conn = None
         finally:
             with self._lock:
                 following = self._pending[0] if self._pending else None
                 self._writing = following is not None
+                if following is not None:
+                    self._conn, conn = conn, None
+            if conn is not None:
+                conn.close()  # the burst is over: back to the pool
             for item in batch:
                 item.done.set()
             if following is not None:
@@ -128,30 +144,37 @@ class GroupCommit:
                 following.done.set()
 
 
-def write_batch(engine: Engine, batch: list[Pending]) -> None:
+def write_batch(bind: Engine | Connection, batch: list[Pending]) -> None:
     """One transaction per game in the batch (there is nearly always one game)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return write_batch(conn, batch)
     by_pin: dict[str, list[Pending]] = defaultdict(list)
     for item in batch:
         by_pin[item.pin].append(item)
     for pin, group in by_pin.items():
         try:
-            _write_game(engine, pin, group)
-        except OperationalError:  # e.g. SQLite busy past its timeout: once more, then report
+            _write_game(bind, pin, group)
+        except OperationalError:  # SQLite busy past its timeout, a dropped connection: again
+            bind.rollback()
             for item in group:
                 item.error, item.game_id, item.unknown = None, None, False
-            _write_game(engine, pin, group)
+            _write_game(bind, pin, group)
 
 
-def _write_game(engine: Engine, pin: str, group: list[Pending]) -> None:
-    with engine.connect() as conn:
+def _write_game(conn: Connection, pin: str, group: list[Pending]) -> None:
+    postgres = conn.dialect.name == "postgresql"
+    try:
         context = {
             row.token_hash: row
-            for row in conn.execute(_CONTEXT, {"pin": pin, "hashes": [i.token_hash for i in group]})
+            for row in conn.execute(
+                _CONTEXT_LOCKED if postgres else _CONTEXT,
+                {"pin": pin, "hashes": [i.token_hash for i in group]},
+            )
         }
         rows: list[dict[str, Any]] = []
         owners: list[Pending] = []
         seen: set[int] = set()
-        ctx = None
         for item in group:
             ctx = context.get(item.token_hash)
             if ctx is None or ctx.mode == "self":
@@ -171,13 +194,20 @@ def _write_game(engine: Engine, pin: str, group: list[Pending]) -> None:
             return
         inserted = {row.player_id for row in conn.execute(_insert(conn), rows)}
         game_id, index = rows[0]["game_id"], rows[0]["question_index"]
-        now = conn.execute(_RECHECK, {"game_id": game_id}).one()
-        if now.phase != "question" or now.question_index != index:
-            conn.rollback()
-            for item in owners:
-                item.error = _closed()
-            return
+        if not postgres:  # the INSERT took SQLite's write lock: the phase cannot move now
+            now = conn.execute(_RECHECK, {"game_id": game_id}).one()
+            if now.phase != "question" or now.question_index != index:
+                conn.rollback()
+                for item in owners:
+                    item.error = _closed()
+                return
         conn.commit()
+    except BaseException:
+        try:
+            conn.rollback()
+        except Exception:  # noqa: BLE001 - a dropped connection: the first error is the one
+            pass
+        raise
     for item, values in zip(owners, rows, strict=True):
         if values["player_id"] in inserted:
             item.game_id = game_id
