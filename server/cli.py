@@ -432,6 +432,22 @@ def _lan_url(host: str, port: int) -> str | None:
 
 
 WORKER_NICENESS = 5
+# A game holds up to 5,000 players' event streams, plus their answers in flight; a full
+# worker stops accepting connections, so joins beyond it would hang.
+WORKER_CONNECTIONS = 12_000
+
+
+def _raise_open_files(want: int = 2 * WORKER_CONNECTIONS) -> int:
+    """Lift the soft limit on open files towards the hard one: a desktop's default 1,024
+    would cap a night at about 1,000 phones. Returns the soft limit now."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
 
 
 def _wait_until_serving(
@@ -483,6 +499,13 @@ def run_command(
     import time
 
     port = port or int(os.environ.get("PORT", "5000"))
+    open_files = _raise_open_files()
+    if open_files < 2 * 1000:
+        click.echo(
+            f"  warning: only {open_files} open files allowed (ulimit -n): a trivia night "
+            f"holds about {open_files // 2} phones",
+            err=True,
+        )
     if access_log is None:
         access_log = os.environ.get("ACCESS_LOG", "").strip().lower() in ("1", "true", "yes", "on")
     public_url = public_url or os.environ.get("PUBLIC_URL") or _lan_url(host, port)
@@ -516,7 +539,7 @@ def run_command(
             "--worker-class",
             "gevent",
             "--worker-connections",
-            "4000",
+            str(WORKER_CONNECTIONS),
             "--workers",
             str(workers),
             "--bind",

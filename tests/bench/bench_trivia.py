@@ -336,9 +336,12 @@ async def drive(args, base: str, server_cpu) -> dict:
         async def post(path, body, token=None):
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             t = time.perf_counter()
-            async with session.post(base + path, json=body, headers=headers) as res:
-                data = await res.json(content_type=None)
-                return res.status, data, (time.perf_counter() - t) * 1000
+            try:
+                async with session.post(base + path, json=body, headers=headers) as res:
+                    data = await res.json(content_type=None)
+                    return res.status, data, (time.perf_counter() - t) * 1000
+            except (TimeoutError, aiohttp.ClientError) as exc:  # counted, not fatal
+                return 0, {"error": type(exc).__name__}, (time.perf_counter() - t) * 1000
 
         _, tok, _ = await post("/api/auth/token", {"username": "bench", "password": PASSWORD})
         host = tok["token"]
@@ -355,18 +358,22 @@ async def drive(args, base: str, server_cpu) -> dict:
         players = [Player(f"p{i:04d}") for i in range(args.players)]
         stop = asyncio.Event()
         join_ms: list[float] = []
+        join_failed: dict[int, int] = {}
         streams: list[asyncio.Task] = []
 
         async def join(p: Player, delay: float):
             await asyncio.sleep(delay)
             status, data, ms = await post(f"/api/games/{pin}/join", {"nickname": p.nickname})
-            assert status == 201, data
             join_ms.append(ms)
+            if status != 201:
+                join_failed[status] = join_failed.get(status, 0) + 1
+                return
             p.id, p.token = data["player_id"], data["player_token"]
             streams.append(asyncio.create_task(read_stream(session, base, pin, p, stop)))
 
         t_join, cpu_join = time.perf_counter(), server_cpu()
         await asyncio.gather(*(join(p, rnd.uniform(0, args.join_spread)) for p in players))
+        players = [p for p in players if p.token]  # the game goes on with those who got in
         await asyncio.wait_for(asyncio.gather(*(p.snapshot.wait() for p in players)), 120)
         join_s = time.perf_counter() - t_join
         join_cpu_ms = (server_cpu() - cpu_join) * 1000 / args.players
@@ -482,6 +489,7 @@ async def drive(args, base: str, server_cpu) -> dict:
         "double": dupes_accepted + max(0, recorded - accepted) + wrong_scores,
         "errors": errors,
         "events_lost": events_lost,
+        "join_failed": join_failed,
         "client_lag_p99": pct(lags, 99),
         "client_lag_max": max(lags, default=float("nan")),
     }
@@ -504,7 +512,12 @@ def table(r: dict, args) -> str:
             "",
         ),
         ("all joined + streaming in", f"{r['join_s']:.1f} s (spread {args.join_spread:g} s)", ""),
-        ("join p50 / p99", f"{r['join_p50']:.1f} / {r['join_p99']:.1f} ms", ""),
+        (
+            "join p50 / p99",
+            f"{r['join_p50']:.1f} / {r['join_p99']:.1f} ms"
+            + (f"  refused {r['join_failed']} (0: connection failed)" if r["join_failed"] else ""),
+            "",
+        ),
         (
             "answer p50 / p99",
             f"{r['answer_p50']:.1f} / {r['answer_p99']:.1f} ms",
@@ -518,7 +531,7 @@ def table(r: dict, args) -> str:
         (
             "answers sent / accepted / recorded",
             f"{r['answers_sent']} / {r['accepted']} / {r['recorded']}"
-            + (f"  refused {r['errors']}" if r["errors"] else ""),
+            + (f"  refused {r['errors']} (0: connection failed)" if r["errors"] else ""),
             "",
         ),
         (

@@ -111,3 +111,33 @@ def test_open_streams_hold_no_connection(make_app, bank_dir, make_user):
         assert answered.status_code == 200, answered.text
         for res, _ in streams:
             res.close()
+
+
+def test_run_lifts_a_desktop_open_files_limit():
+    """A soft limit of 1,024 (a desktop's default) would hold about 1,000 phones' streams."""
+    import resource
+    import subprocess
+    import sys
+
+    from server.cli import WORKER_CONNECTIONS
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def low() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+
+    code = (
+        "import resource; from server.cli import _raise_open_files; "
+        "print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], _raise_open_files(), "
+        "resource.getrlimit(resource.RLIMIT_NOFILE)[0])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], preexec_fn=low, capture_output=True, text=True, check=True
+    ).stdout.split()
+    want = (
+        2 * WORKER_CONNECTIONS
+        if hard == resource.RLIM_INFINITY
+        else min(2 * WORKER_CONNECTIONS, hard)
+    )
+    assert [int(x) for x in out] == [1024, want, want]
+    assert want > 1024
