@@ -54,6 +54,7 @@ def test_answers_that_queue_during_a_write_commit_together(live, new_game, monke
     play = new_game()
     players = _players(play, 12)
     assert play.act("start").status_code == 200
+    monkeypatch.setattr(group_commit, "writers_for", lambda engine: 1)  # SQLite's one writer
     entered = _hold_first_write(monkeypatch, 0.5)
     results: dict[int, tuple[int, dict]] = {}
 
@@ -77,6 +78,44 @@ def test_answers_that_queue_during_a_write_commit_together(live, new_game, monke
     assert _answers(play.app) == 12
     group = _group(play.app)
     assert group.batches == 2 and group.largest == 11  # one alone, then the eleven queued
+
+
+def test_with_two_writers_a_slow_batch_does_not_hold_up_the_answers_behind_it(
+    live, new_game, monkeypatch
+):
+    """PostgreSQL's setting: while one batch waits on its round trips, another is written."""
+    import requests
+
+    play = new_game()
+    players = _players(play, 8)
+    assert play.act("start").status_code == 200
+    monkeypatch.setattr(group_commit, "writers_for", lambda engine: 2)
+    entered = _hold_first_write(monkeypatch, 3.0)
+    done: dict[int, float] = {}
+
+    def send(i: int) -> None:
+        body = {"player_token": players[i]["player_token"], "question": "tokenize", "answer": "a"}
+        res = requests.post(f"{live}/api/games/{play.pin}/answers", json=body, timeout=30)
+        assert res.status_code == 200, res.text
+        done[i] = time.monotonic()
+
+    started = time.monotonic()
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    assert entered.wait(10)
+    rest = [threading.Thread(target=send, args=(i,)) for i in range(1, 8)]
+    for t in rest:
+        t.start()
+    for t in rest:
+        t.join(30)
+    # All seven were answered while the first batch was still held...
+    assert len(done) == 7 and 0 not in done
+    assert max(done.values()) - started < 2.5
+    first.join(30)
+    assert 0 in done and _answers(play.app) == 8  # ...and the held one still counted
+    group = _group(play.app)
+    with group._lock:
+        assert group._writers == 0 and group._pending == []  # every writer's place returned
 
 
 def test_each_answer_in_a_batch_gets_its_own_outcome(app, new_game, monkeypatch):

@@ -6,7 +6,9 @@ PostgreSQL pays a pooled connection, a ping and a WAL flush per answer. Here the
 request to find no write in progress leads: it takes every queued answer, checks and
 inserts them in one transaction, and wakes their requests only once that transaction has
 committed, so a 200 still means "on disk". Whoever queued first meanwhile leads the next.
-No thread of its own: the same code runs under gevent, threads and the test client.
+On PostgreSQL a few batches are in flight at once (`writers_for`), so one waiting on its round
+trips does not hold up the answers behind it. No thread of its own: the same code runs under
+gevent, threads and the test client.
 """
 
 from __future__ import annotations
@@ -66,22 +68,29 @@ _RECHECK = select(_G.phase, _G.question_index).where(_G.id == bindparam("game_id
 
 @dataclass(eq=False)
 class Pending:
-    """One answer waiting for its batch; the leader fills in the outcome and sets `done`."""
+    """One answer waiting for its batch; a leader fills in the outcome and wakes it."""
 
     pin: str
     token_hash: str
     question_id: str
     given: Any
     received_at: datetime
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
     game_id: int | None = None  # set when accepted
     error: BaseException | None = None  # a GameError to answer with, or what broke the write
     unknown: bool = False  # no live host-paced game with this player: the caller explains why
-    lead: bool = False  # woken to write the next batch, not with an outcome
+    finished: bool = False  # the outcome is in (set under the queue's lock, then `wake`)
+    promoted: bool = False  # asked to write the next batch (likewise)
 
 
 def _closed(message: str = "That question closed before your answer arrived.") -> GameError:
     return GameError(409, "closed", message)
+
+
+def writers_for(engine: Engine) -> int:
+    """Batches in flight at once per process. PostgreSQL: several, so a batch waiting on its
+    round trips does not hold up the answers behind it. SQLite: one (it has one writer)."""
+    return 2 if engine.dialect.name == "postgresql" else 1
 
 
 class GroupCommit:
@@ -90,8 +99,8 @@ class GroupCommit:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: list[Pending] = []
-        self._writing = False
-        self._conn: Connection | None = None
+        self._writers = 0
+        self._idle: list[Connection] = []  # handed from batch to batch during a burst
         self.batches = 0  # for tests and the benchmark: how many transactions carried answers
         self.largest = 0
 
@@ -99,14 +108,22 @@ class GroupCommit:
         """Queue an answer and return once its batch has committed (or failed)."""
         with self._lock:
             self._pending.append(item)
-            lead = not self._writing
-            self._writing = True
-        if not lead:
-            item.done.wait()
-            if not item.lead:
-                return item
-        self._lead(engine)
-        return item
+            lead = self._writers < writers_for(engine)
+            if lead:
+                self._writers += 1
+        while True:
+            if lead:
+                self._lead(engine)
+            with self._lock:  # flags and `wake` change only under this lock: nothing is lost
+                # Promoted (perhaps after another batch took this answer too): lead, so the
+                # writer's place is always handed on.
+                lead, item.promoted = item.promoted, False
+                if not lead:
+                    if item.finished:
+                        return item
+                    item.wake.clear()
+            if not lead:
+                item.wake.wait()
 
     def _lead(self, engine: Engine) -> None:
         # Let the requests already read off the network queue behind this one first: under
@@ -114,13 +131,14 @@ class GroupCommit:
         time.sleep(LINGER_S)
         with self._lock:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            conn, self._conn = self._conn, None
+            conn = self._idle.pop() if self._idle else None
         try:
-            # A burst's leaders hand one connection on: no checkout and ping per batch.
-            conn = conn if conn is not None and not conn.closed else engine.connect()
-            write_batch(conn, batch)
-            self.batches += 1
-            self.largest = max(self.largest, len(batch))
+            if batch:
+                # A burst's batches hand connections on: no checkout and ping per batch.
+                conn = conn if conn is not None and not conn.closed else engine.connect()
+                write_batch(conn, batch)
+                self.batches += 1
+                self.largest = max(self.largest, len(batch))
         except Exception as exc:  # every waiter hears of it (a 500 each), and the queue goes on
             for item in batch:
                 if item.error is None and item.game_id is None and not item.unknown:
@@ -131,17 +149,24 @@ class GroupCommit:
                 conn = None
         finally:
             with self._lock:
-                following = self._pending[0] if self._pending else None
-                self._writing = following is not None
+                for item in batch:
+                    item.finished = True
+                    item.wake.set()
+                following = next((p for p in self._pending if not p.promoted), None)
                 if following is not None:
-                    self._conn, conn = conn, None
+                    following.promoted = True
+                    following.wake.set()
+                    if conn is not None:
+                        self._idle.append(conn)
+                        conn = None
+                else:
+                    self._writers -= 1
+                    idle, self._idle = self._idle, []
+            if following is None:  # the burst is over: connections back to the pool
+                for spare in idle:
+                    spare.close()
             if conn is not None:
-                conn.close()  # the burst is over: back to the pool
-            for item in batch:
-                item.done.set()
-            if following is not None:
-                following.lead = True
-                following.done.set()
+                conn.close()
 
 
 def write_batch(bind: Engine | Connection, batch: list[Pending]) -> None:
