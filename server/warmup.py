@@ -101,9 +101,7 @@ def _notebook() -> None:
 
     from graders.notebook import render_html
 
-    notebook = nbformat.from_dict(_NOTEBOOK)
-    render_html(notebook)
-    render_html(notebook, full_page=False)
+    render_html(nbformat.from_dict(_NOTEBOOK), full_page=False)  # the only form a page shows
 
 
 def _close_connections(app: Flask) -> None:

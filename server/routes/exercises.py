@@ -283,22 +283,20 @@ def starter(slug: str):
 @bp.get("/submissions/<int:submission_id>")
 @login_required
 def submission_page(submission_id: int):
-    sub = get_for(current_user, submission_id)
-    doc = public_view(sub)
-    return render_template(
-        "exercises/submission.html", sub=sub, doc=doc, results=feedback.results_view(sub, doc)
-    )
+    return _submission_template("exercises/submission.html", submission_id)
 
 
 @bp.get("/submissions/<int:submission_id>/results")
 @login_required
 def submission_results(submission_id: int):
     """The results part of the page alone: submission.js swaps it in when the grade arrives."""
+    return _submission_template("exercises/_results.html", submission_id)
+
+
+def _submission_template(template: str, submission_id: int) -> str:
     sub = get_for(current_user, submission_id)
     doc = public_view(sub)
-    return render_template(
-        "exercises/_results.html", sub=sub, doc=doc, results=feedback.results_view(sub, doc)
-    )
+    return render_template(template, sub=sub, doc=doc, results=feedback.results_view(sub, doc))
 
 
 # The site's policy with no scripts at all: the page needs none, and member output gets none.

@@ -199,8 +199,7 @@ def index():
     if user is None:
         decks = reviews.shared_decks()
         return render_template("flashcards/index.html", decks=None, shared=decks)
-    decks = reviews.decks_overview(user)
-    limit = reviews.new_card_limit(user, reviews.visible_decks(user))
+    decks, limit = reviews.decks_page(user)
     return render_template("flashcards/index.html", decks=decks, shared=None, limit=limit)
 
 

@@ -34,12 +34,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +45,7 @@ import time
 from pathlib import Path
 
 import requests
+from measure import free_port, pct  # tests/bench/measure.py: the script's own folder
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "c3w1-tokenizer"
@@ -73,19 +72,6 @@ STEPS = (
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 _PRACTICE = re.compile(r'href="/flashcards/practice/(\d+)"')
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def base_env(instance: Path) -> dict[str, str]:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import resource
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import aiohttp
 import psutil
+from measure import free_port, pct  # tests/bench/measure.py: the script's own folder
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "bench password 123"
@@ -74,19 +74,6 @@ class Player:
     snapshot: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def bank_csv(questions: int) -> str:
     rows = ["Question,Answer 1,Answer 2,Answer 3,Answer 4,Time limit (sec),Correct answer(s)"]
     for i in range(questions):
@@ -96,18 +83,27 @@ def bank_csv(questions: int) -> str:
     return "\n".join(rows) + "\n"
 
 
-def pg_connections(url: str) -> int:
-    """Client connections to the server now (pg_stat_activity), as max_connections counts."""
-    import psycopg
+class PgCounter:
+    """Client connections to the server now (pg_stat_activity), as max_connections counts;
+    over one connection of its own, kept for the run."""
 
-    try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=2) as conn:
-            row = conn.execute(
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.conn = None
+
+    def __call__(self) -> int:
+        import psycopg
+
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=2)
+            row = self.conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
             ).fetchone()
-        return int(row[0]) - 1  # not this one
-    except psycopg.Error:
-        return -1
+            return int(row[0]) - 1  # not this one
+        except psycopg.Error:
+            self.conn = None
+            return -1
 
 
 class Server:
@@ -139,7 +135,7 @@ class Server:
         self.workers = args.workers
         self.log = open(workdir / "server.log", "wb")  # noqa: SIM115
         self.peak = {"web": 0, "worker": 0, "pg": 0}
-        self.pg_url = self.env["DATABASE_URL"] if args.database_url else None
+        self.pg_count = PgCounter(self.env["DATABASE_URL"]) if args.database_url else None
         self.cpu_s = 0.0
         self._stop = threading.Event()
         self._next_pss = 0.0
@@ -257,8 +253,8 @@ class Server:
                 self.cpu_s = max(self.cpu_s, sum(sum(p.cpu_times()[:2]) for p in procs))
             except psutil.Error:
                 pass
-            if self.pg_url:
-                self.peak["pg"] = max(self.peak["pg"], pg_connections(self.pg_url))
+            if self.pg_count:
+                self.peak["pg"] = max(self.peak["pg"], self.pg_count())
             self.peak["web"] = max(self.peak["web"], web)
             self.peak["worker"] = max(self.peak["worker"], worker)
             time.sleep(0.25)

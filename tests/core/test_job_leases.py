@@ -115,13 +115,19 @@ def test_a_job_without_a_lease_is_still_judged_by_age(seeded, enqueued):
     assert _row(seeded, young).status == "running"
 
 
-def test_the_worker_renews_the_leases_of_the_jobs_it_runs(seeded, enqueued):
+def _marked_running(seeded) -> int:
+    """A queued submission this worker has just started (mark_running)."""
     sub_id = _running(seeded, worker=None, lease_s=None)
     with seeded.app_context():
         sub = db.session.get(Submission, sub_id)
         sub.status = "queued"
         db.session.commit()
         assert results.mark_running(sub)
+    return sub_id
+
+
+def test_the_worker_renews_the_leases_of_the_jobs_it_runs(seeded, enqueued):
+    sub_id = _marked_running(seeded)
     sub = _row(seeded, sub_id)
     assert sub.worker == health.worker_name() and sub.job_attempts == 2
     assert timedelta(seconds=25) < sub.lease_until - utcnow() <= results.LEASE
@@ -143,12 +149,8 @@ def test_the_worker_renews_the_leases_of_the_jobs_it_runs(seeded, enqueued):
 def test_the_lease_keeper_thread_renews(seeded):
     from server.services.grading.monitor import LeaseKeeper
 
-    sub_id = _running(seeded, worker=None, lease_s=None)
+    sub_id = _marked_running(seeded)
     with seeded.app_context():
-        sub = db.session.get(Submission, sub_id)
-        sub.status = "queued"
-        db.session.commit()
-        assert results.mark_running(sub)
         db.session.get(Submission, sub_id).lease_until = utcnow()
         db.session.commit()
     try:

@@ -276,12 +276,17 @@ def test_revoke_token_by_id(client, make_user):
     assert client.get("/api/auth/tokens", headers=_bearer(mine["token"])).status_code == 200
 
 
-def test_cookie_caller_lists_and_revokes_with_csrf(make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    client = app.test_client()
+def _registered_with_csrf(make_app):
+    """A browser that registered alice with CSRF on: its client and CSRF token."""
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
     page = client.get("/register").get_data(as_text=True)
     csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
     client.post("/register", data={"username": "alice", "password": PASSWORD, "csrf_token": csrf})
+    return client, csrf
+
+
+def test_cookie_caller_lists_and_revokes_with_csrf(make_app):
+    client, csrf = _registered_with_csrf(make_app)
     issued = _token(client)
     listed = client.get("/api/auth/tokens").get_json()
     assert [(t["id"], t["current"]) for t in listed] == [(issued["id"], False)]
@@ -316,11 +321,7 @@ def test_tokens_page_lists_and_revokes(app, auth, client, make_user):
 
 
 def test_tokens_page_forms_need_csrf(make_app):
-    app = make_app(WTF_CSRF_ENABLED=True)
-    client = app.test_client()
-    page = client.get("/register").get_data(as_text=True)
-    csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
-    client.post("/register", data={"username": "alice", "password": PASSWORD, "csrf_token": csrf})
+    client, csrf = _registered_with_csrf(make_app)
     issued = _token(client)
     html = client.get("/account/tokens").get_data(as_text=True)
     assert html.count('name="csrf_token"') >= 3  # log-out, revoke, log out elsewhere

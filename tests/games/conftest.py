@@ -173,3 +173,42 @@ def find_keys(value, names: set[str], path: str = "") -> list[str]:
         for i, v in enumerate(value):
             found.extend(find_keys(v, names, f"{path}[{i}]"))
     return found
+
+
+def quizmaster_app(make_app, folder: Path, slug: str, bank: str):
+    """An app with one bank and the instructor "quizmaster", for the browser tests."""
+    from server.services import accounts
+    from server.services.games import banks
+    from tests.conftest import PASSWORD
+
+    app = make_app(GAME_COALESCE_S=0, GAME_JOIN_RATE_LIMIT="1000 per minute")
+    folder.mkdir()
+    (folder / f"{slug}.yaml").write_text(bank)
+    with app.app_context():
+        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
+        accounts.create_user("quizmaster", PASSWORD, role="instructor")
+    return app
+
+
+def log_in_quizmaster(browser, base: str, viewport: dict):
+    """A page of a new browser context, logged in as the quizmaster."""
+    import re
+
+    from tests.conftest import PASSWORD
+
+    page = browser.new_context(viewport=viewport).new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "quizmaster")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.wait_for_url(re.compile(r".*(?<!/login)$"))
+    return page
+
+
+def submit_join(page, pin: str, nickname: str) -> None:
+    """On /play: send the join form and wait for the lobby."""
+    page.fill("input[name=pin]", pin)
+    page.fill("input[name=nickname]", nickname)
+    page.click("form#join-form button")
+    page.wait_for_url(f"**/play/{pin}")
+    page.wait_for_selector("#v-wait:not([hidden])")

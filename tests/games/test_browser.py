@@ -8,6 +8,7 @@ import pytest
 
 from tests.browser_support import PHONE, chromium, live_server, screenshot
 from tests.conftest import PASSWORD
+from tests.games.conftest import log_in_quizmaster, quizmaster_app, submit_join
 
 pytestmark = pytest.mark.browser
 
@@ -45,38 +46,19 @@ questions:
 
 @pytest.fixture
 def browser_app(make_app, tmp_path):
-    app = make_app(GAME_COALESCE_S=0, GAME_JOIN_RATE_LIMIT="1000 per minute")
-    folder = tmp_path / "trivia"
-    folder.mkdir()
-    (folder / "three-questions.yaml").write_text(BANK)
-    from server.services import accounts
-    from server.services.games import banks
-
-    with app.app_context():
-        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
-        accounts.create_user("quizmaster", PASSWORD, role="instructor")
-    return app
+    return quizmaster_app(make_app, tmp_path / "trivia", "three-questions", BANK)
 
 
 def _host(browser, base: str, viewport: dict):
     """The quizmaster, logged in, on a big screen."""
-    page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "quizmaster")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Log in')")
-    return page
+    return log_in_quizmaster(browser, base, viewport)
 
 
 def _join(browser, base: str, pin: str, nickname: str):
     context = browser.new_context(viewport=PHONE, device_scale_factor=1, has_touch=True)
     page = context.new_page()
     page.goto(f"{base}/play")
-    page.fill("input[name=pin]", pin)
-    page.fill("input[name=nickname]", nickname)
-    page.click("form#join-form button")
-    page.wait_for_url(f"**/play/{pin}")
-    page.wait_for_selector("#v-wait:not([hidden])")
+    submit_join(page, pin, nickname)
     return page
 
 

@@ -48,8 +48,25 @@ def _hold_first_write(monkeypatch, seconds: float) -> threading.Event:
     return entered
 
 
-def test_answers_that_queue_during_a_write_commit_together(live, new_game, monkeypatch):
+def _post_answer(live: str, play, player: dict):
     import requests
+
+    body = {"player_token": player["player_token"], "question": "tokenize", "answer": "a"}
+    return requests.post(f"{live}/api/games/{play.pin}/answers", json=body, timeout=30)
+
+
+def _first_then_rest(send, entered: threading.Event, count: int):
+    """Player 0's answer enters the (held) first write, then players 1..count-1 send theirs."""
+    first = threading.Thread(target=send, args=(0,))
+    first.start()
+    assert entered.wait(10)
+    rest = [threading.Thread(target=send, args=(i,)) for i in range(1, count)]
+    for t in rest:
+        t.start()
+    return first, rest
+
+
+def test_answers_that_queue_during_a_write_commit_together(live, new_game, monkeypatch):
 
     play = new_game()
     players = _players(play, 12)
@@ -59,16 +76,10 @@ def test_answers_that_queue_during_a_write_commit_together(live, new_game, monke
     results: dict[int, tuple[int, dict]] = {}
 
     def send(i: int) -> None:
-        body = {"player_token": players[i]["player_token"], "question": "tokenize", "answer": "a"}
-        res = requests.post(f"{live}/api/games/{play.pin}/answers", json=body, timeout=30)
+        res = _post_answer(live, play, players[i])
         results[i] = (res.status_code, res.json())
 
-    first = threading.Thread(target=send, args=(0,))
-    first.start()
-    assert entered.wait(10)
-    rest = [threading.Thread(target=send, args=(i,)) for i in range(1, 12)]
-    for t in rest:
-        t.start()
+    first, rest = _first_then_rest(send, entered, 12)
     time.sleep(0.2)
     # While the first write is held, nothing behind it has been answered or written.
     assert len(results) == 0 and _answers(play.app) == 0
@@ -84,7 +95,6 @@ def test_with_two_writers_a_slow_batch_does_not_hold_up_the_answers_behind_it(
     live, new_game, monkeypatch
 ):
     """PostgreSQL's setting: while one batch waits on its round trips, another is written."""
-    import requests
 
     play = new_game()
     players = _players(play, 8)
@@ -94,18 +104,12 @@ def test_with_two_writers_a_slow_batch_does_not_hold_up_the_answers_behind_it(
     done: dict[int, float] = {}
 
     def send(i: int) -> None:
-        body = {"player_token": players[i]["player_token"], "question": "tokenize", "answer": "a"}
-        res = requests.post(f"{live}/api/games/{play.pin}/answers", json=body, timeout=30)
+        res = _post_answer(live, play, players[i])
         assert res.status_code == 200, res.text
         done[i] = time.monotonic()
 
     started = time.monotonic()
-    first = threading.Thread(target=send, args=(0,))
-    first.start()
-    assert entered.wait(10)
-    rest = [threading.Thread(target=send, args=(i,)) for i in range(1, 8)]
-    for t in rest:
-        t.start()
+    first, rest = _first_then_rest(send, entered, 8)
     for t in rest:
         t.join(30)
     # All seven were answered while the first batch was still held...
@@ -145,7 +149,8 @@ def test_each_answer_in_a_batch_gets_its_own_outcome(app, new_game, monkeypatch)
         group_commit.Pending(play.pin, names.token_hash("nobody"), "tokenize", "a", now),
     ]
     with app.test_request_context():
-        group_commit.write_batch(db.engine, batch)
+        with db.engine.connect() as conn:
+            group_commit.write_batch(conn, batch)
     codes = [getattr(i.error, "code", None) for i in batch]
     assert codes == [None, None, "already_answered", "not_open", "bad_answer", "late", None]
     assert all(isinstance(i.error, GameError) for i in batch if i.error is not None)
@@ -207,7 +212,8 @@ def test_a_reveal_during_a_batch_either_waits_for_it_or_closes_it(app, new_game,
     ]
     with app.test_request_context():
         postgres = db.engine.dialect.name == "postgresql"
-        group_commit.write_batch(db.engine, batch)
+        with db.engine.connect() as conn:
+            group_commit.write_batch(conn, batch)
     reveal[0].join(10)
     assert not reveal[0].is_alive()
     assert blocked == [postgres]

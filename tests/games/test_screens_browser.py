@@ -6,7 +6,6 @@ phone's "Answer sent" and the report go to the test's tmp dir and to /tmp/ui-sho
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import yaml
 from server.services.games.banks import TRIVIA_DIR
 from tests.browser_support import PHONE, chromium, live_server
 from tests.conftest import PASSWORD
+from tests.games.conftest import log_in_quizmaster, quizmaster_app, submit_join
 
 pytestmark = pytest.mark.browser
 
@@ -45,17 +45,7 @@ def _bank() -> str:
 
 @pytest.fixture
 def screens_app(make_app, tmp_path):
-    app = make_app(GAME_COALESCE_S=0, GAME_JOIN_RATE_LIMIT="1000 per minute")
-    folder = tmp_path / "trivia"
-    folder.mkdir()
-    (folder / "screens.yaml").write_text(_bank())
-    from server.services import accounts
-    from server.services.games import banks
-
-    with app.app_context():
-        banks.seed_quizzes(compute=False, log=lambda *_: None, folder=folder)
-        accounts.create_user("quizmaster", PASSWORD, role="instructor")
-    return app
+    return quizmaster_app(make_app, tmp_path / "trivia", "screens", _bank())
 
 
 @pytest.fixture
@@ -71,13 +61,7 @@ def shoot(tmp_path):
 
 
 def _logged_in(browser, base: str, viewport: dict):
-    page = browser.new_context(viewport=viewport).new_page()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", "quizmaster")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Log in')")
-    page.wait_for_url(re.compile(r".*(?<!/login)$"))
-    return page
+    return log_in_quizmaster(browser, base, viewport)
 
 
 def _phone(browser, base: str, pin: str, size: str, nickname: str, check):
@@ -88,11 +72,7 @@ def _phone(browser, base: str, pin: str, size: str, nickname: str, check):
     page = context.new_page()
     page.goto(f"{base}/play")
     check(_count(page, "header.top, nav.nav") == 0, f"join {size}: the site menu")
-    page.fill("input[name=pin]", pin)
-    page.fill("input[name=nickname]", nickname)
-    page.click("form#join-form button")
-    page.wait_for_url(f"**/play/{pin}")
-    page.wait_for_selector("#v-wait:not([hidden])")
+    submit_join(page, pin, nickname)
     return page
 
 

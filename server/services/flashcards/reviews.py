@@ -154,8 +154,12 @@ def new_card_limit(user: User, decks: list[Deck], moment: datetime | None = None
     """For the pages that show due counts: the daily limit of new cards, how many the member
     started today and has left, and each deck's cards never studied (new, counted uncapped),
     so a page can say that "20 new" is the limit and how many wait for later days."""
-    moment = moment or now()
     _sync_shared(user, decks)
+    return _limit_of(user, decks, moment or now())
+
+
+def _limit_of(user: User, decks: list[Deck], moment: datetime) -> dict[str, Any]:
+    """new_card_limit once the shared decks' states exist."""
     ids = [d.id for d in decks]
     unseen = dict(
         db.session.execute(
@@ -228,13 +232,25 @@ def due_counts(
 
 def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str, Any]]:
     """GET /api/decks: every deck the member sees, with its due counts."""
-    moment = moment or now()
+    return _overview(user, moment or now(), with_limit=False)[0]
+
+
+def decks_page(user: User, moment: datetime | None = None):
+    """The decks page: the overview and the daily new-card limit, from one pass."""
+    return _overview(user, moment or now(), with_limit=True)
+
+
+def _overview(
+    user: User, moment: datetime, *, with_limit: bool
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     seed.refresh_bank_decks()
     cards.pull_missed(user)
     cards.missed_deck(user)
     decks = visible_decks(user)
     _sync_shared(user, decks)
-    counts = due_counts(user, [d.id for d in decks], moment)
+    limit = _limit_of(user, decks, moment) if with_limit else None
+    budget = limit["left"] if limit is not None else None
+    counts = due_counts(user, [d.id for d in decks], moment, budget)
     sizes = dict(
         db.session.execute(
             select(Card.deck_id, func.count())
@@ -243,7 +259,7 @@ def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str,
         ).all()
     )
     db.session.commit()
-    return [
+    overview = [
         {
             "id": d.id,
             "title": d.title,
@@ -254,6 +270,7 @@ def decks_overview(user: User, moment: datetime | None = None) -> list[dict[str,
         }
         for d in decks
     ]
+    return overview, limit
 
 
 # --- studying -------------------------------------------------------------------------------

@@ -169,22 +169,19 @@ class GroupCommit:
                 conn.close()
 
 
-def write_batch(bind: Engine | Connection, batch: list[Pending]) -> None:
+def write_batch(conn: Connection, batch: list[Pending]) -> None:
     """One transaction per game in the batch (there is nearly always one game)."""
-    if isinstance(bind, Engine):
-        with bind.connect() as conn:
-            return write_batch(conn, batch)
     by_pin: dict[str, list[Pending]] = defaultdict(list)
     for item in batch:
         by_pin[item.pin].append(item)
     for pin, group in by_pin.items():
         try:
-            _write_game(bind, pin, group)
+            _write_game(conn, pin, group)
         except OperationalError:  # SQLite busy past its timeout, a dropped connection: again
-            bind.rollback()
+            conn.rollback()
             for item in group:
                 item.error, item.game_id, item.unknown = None, None, False
-            _write_game(bind, pin, group)
+            _write_game(conn, pin, group)
 
 
 def _write_game(conn: Connection, pin: str, group: list[Pending]) -> None:
@@ -209,7 +206,7 @@ def _write_game(conn: Connection, pin: str, group: list[Pending]) -> None:
             if values is None:
                 continue
             if ctx.player_id in seen:  # the same phone twice in one batch
-                item.error = _already()
+                item.error = already_answered()
                 continue
             seen.add(ctx.player_id)
             rows.append(values)
@@ -237,10 +234,10 @@ def _write_game(conn: Connection, pin: str, group: list[Pending]) -> None:
         if values["player_id"] in inserted:
             item.game_id = game_id
         else:
-            item.error = _already()
+            item.error = already_answered()
 
 
-def _already() -> GameError:
+def already_answered() -> GameError:
     return GameError(409, "already_answered", "You already answered this question.")
 
 

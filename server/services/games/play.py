@@ -29,7 +29,13 @@ from server.services.games.core import (
     question_count,
     require_live,
 )
-from server.services.games.group_commit import GroupCommit, Pending, check_in_time, scored_row
+from server.services.games.group_commit import (
+    GroupCommit,
+    Pending,
+    already_answered,
+    check_in_time,
+    scored_row,
+)
 from server.services.games.host import reveal, settle_due
 from server.services.games.rate import JoinAllowance
 from server.services.live import channels, publish
@@ -205,7 +211,7 @@ def _record(who, question: Question, index, given, elapsed, received_at) -> Answ
         db.session.execute(_INSERT_ANSWER, values)
     except IntegrityError as exc:
         db.session.rollback()
-        raise GameError(409, "already_answered", "You already answered this question.") from exc
+        raise already_answered() from exc
     return Answer(**values)
 
 
