@@ -9,7 +9,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(test_config: dict[str, Any] | None = None, *, migrations: bool = True) -> Flask:
+    """The app; migrations=False (the web server) leaves out Flask-Migrate, whose Alembic a
+    serving process never runs (~10 MB each)."""
     from server.config import Config, instance_dir
 
     app = Flask(__name__, instance_path=str(instance_dir()))
@@ -17,10 +19,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from server.extensions import csrf, db, limiter, login_manager, migrate
+    from server.extensions import csrf, db, limiter, login_manager
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    if migrations:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -535,7 +535,8 @@ def run_command(
         [
             sys.executable,
             "-m",
-            "gunicorn",
+            "server.serve",
+            "--preload",
             "--worker-class",
             "gevent",
             "--worker-connections",

@@ -16,17 +16,31 @@ from contextlib import nullcontext
 from flask import Flask, has_app_context
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from graders.notebook import SandboxError, reference_keys
-from graders.notebook import grade_notebook as grade_notebook_file
+from graders.notebook.sandbox import SandboxError
 from server.extensions import db, huey, huey_gpu
 from server.models.submission import Submission
 from server.services.exercises import EXERCISES_DIR, reference_key, spec_of
-from server.services.grading import datasets, health, import_job, references, results
+from server.services.grading import datasets, health, import_job, references, rendering, results
 from server.services.grading.answers import answer_result
 
 log = logging.getLogger("adventures.worker")
 
 _app: Flask | None = None
+
+
+def reference_keys(*args, **kwargs):
+    """graders.notebook's, imported on first use: the web process imports this module to
+    queue jobs, and the notebook runner's stack (nbclient, zmq) would cost it ~25 MB."""
+    from graders.notebook.pipeline import reference_keys as keys
+
+    return keys(*args, **kwargs)
+
+
+def grade_notebook_file(*args, **kwargs):
+    """graders.notebook.grade_notebook, imported on first use (why: reference_keys)."""
+    from graders.notebook.pipeline import grade_notebook as grade
+
+    return grade(*args, **kwargs)
 
 
 def use_app(app: Flask) -> None:
@@ -76,6 +90,13 @@ def run_exercise_import(import_id: int) -> None:
     """An instructor's notebook import: run the solution in the sandbox, write, seed."""
     with _context():
         import_job.run_job(import_id)
+
+
+@huey.task()
+def render_notebook(submission_id: int) -> None:
+    """The HTML of an executed notebook stored without it (graded before workers rendered it)."""
+    with _context():
+        rendering.render_stored(submission_id)
 
 
 class _Failed(Exception):
@@ -192,6 +213,7 @@ def _run_notebook(sub: Submission, submission_id: int) -> None:
         return
     health.report_success()
     executed = _step("save the executed notebook", result.executed_notebook_bytes)
+    html = _cells_html(submission_id, result.executed_notebook) if executed is not None else None
     # Keep what this worker computed, so every other worker reads it from the database.
     for name, value in result.reference_values.items():
         if name not in known and name in keys:
@@ -202,6 +224,17 @@ def _run_notebook(sub: Submission, submission_id: int) -> None:
         submission_id,
         doc,
         executed_notebook=executed,
+        executed_html=html,
         device=result.device,
         owner=health.worker_name(),
     )
+
+
+def _cells_html(submission_id: int, executed_nb) -> str | None:
+    """The notebook page's HTML, or None when it cannot be rendered: the grade never depends
+    on it (the page has the render_notebook job try again)."""
+    try:
+        return _step("render the executed notebook", rendering.cells_html, executed_nb)
+    except _Failed as failed:
+        log.warning("submission %s: %s", submission_id, failed, exc_info=failed.__cause__)
+        return None

@@ -2,14 +2,14 @@
 
 Without it the first visitor of each page after a start paid for compiling that page's
 templates, for reading the trivia bank files (the guest flashcard list), for importing
-zxcvbn's word lists (registration) and nbconvert's exporters and templates (the executed
-notebook), and for SQLAlchemy compiling each query the first time; on a busy 2-core
-machine 0.3-1.5 s each. server/wsgi.py calls `warm(app)` once, after create_app: in each
-gunicorn worker, or once in the master when gunicorn preloads the app.
+zxcvbn's word lists (registration), and for SQLAlchemy compiling each query the first time;
+on a busy 2-core machine 0.3-1.5 s each. server/wsgi.py calls `warm(app)` once, after
+create_app: in each gunicorn worker, or once in the master when gunicorn preloads the app.
 
-It never imports TensorFlow (the web process must stay small; graders do that in the
-worker), writes nothing a first guest visit would not, and leaves no database connection
-open, so a preloading master forks no shared connection.
+It never imports TensorFlow or nbconvert (the web process must stay small: the worker
+grades notebooks and renders their HTML, and warms its renderer itself, see server.worker),
+writes nothing a first guest visit would not, and leaves no database connection open, so a
+preloading master forks no shared connection.
 """
 
 from __future__ import annotations
@@ -24,32 +24,6 @@ log = logging.getLogger("adventures.warmup")
 # Pages a guest can open: each runs its view, queries and templates once.
 GUEST_PAGES = ("/", "/login", "/register", "/play", "/exercises", "/flashcards", "/leaderboard")
 
-# A notebook shaped like an executed exercise: markdown, code with a stream and a result.
-_NOTEBOOK = {
-    "nbformat": 4,
-    "nbformat_minor": 5,
-    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-    "cells": [
-        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Warm-up\n*text*"},
-        {
-            "cell_type": "code",
-            "id": "c",
-            "metadata": {},
-            "execution_count": 1,
-            "source": "print(1)\n1 + 1",
-            "outputs": [
-                {"output_type": "stream", "name": "stdout", "text": "1\n"},
-                {
-                    "output_type": "execute_result",
-                    "execution_count": 1,
-                    "metadata": {},
-                    "data": {"text/plain": "2", "text/html": "<b>2</b>"},
-                },
-            ],
-        },
-    ],
-}
-
 
 def warm(app: Flask) -> dict[str, float]:
     """Run each warm-up step; a step that fails is logged and skipped. Returns ms per step."""
@@ -57,7 +31,6 @@ def warm(app: Flask) -> dict[str, float]:
         ("templates", lambda: _templates(app)),
         ("guest pages", lambda: _guest_pages(app)),
         ("password checks", _passwords),
-        ("notebook render", _notebook),
     )
     took: dict[str, float] = {}
     for name, step in steps:
@@ -94,14 +67,6 @@ def _passwords() -> None:
         accounts.check_password("warm-up lantern orchard", username="warmup")
     except accounts.AccountError:
         pass
-
-
-def _notebook() -> None:
-    import nbformat
-
-    from graders.notebook import render_html
-
-    render_html(nbformat.from_dict(_NOTEBOOK), full_page=False)  # the only form a page shows
 
 
 def _close_connections(app: Flask) -> None:

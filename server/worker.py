@@ -49,6 +49,52 @@ def _consume_beside(parent: int, queue, workers: int) -> None:
     _consume(queue, workers, False)
 
 
+# A notebook shaped like an executed exercise (markdown, code with a stream and a result),
+# rendered once at start: the first graded notebook then skips compiling nbconvert's templates.
+_NOTEBOOK = {
+    "nbformat": 4,
+    "nbformat_minor": 5,
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    "cells": [
+        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# Warm-up\n*text*"},
+        {
+            "cell_type": "code",
+            "id": "c",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "print(1)\n1 + 1",
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": "1\n"},
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 1,
+                    "metadata": {},
+                    "data": {"text/plain": "2", "text/html": "<b>2</b>"},
+                },
+            ],
+        },
+    ],
+}
+
+
+def _start_warming_renderer() -> None:
+    """Called after the GPU-fallback side process is forked: a fork while this thread imports
+    nbconvert would leave the child a module lock that no thread of its own ever releases."""
+    threading.Thread(target=_warm_renderer, daemon=True, name="warm-renderer").start()
+
+
+def _warm_renderer() -> None:
+    """Render _NOTEBOOK as a graded notebook's HTML is rendered (server.jobs)."""
+    import nbformat
+
+    from server.services.grading import rendering
+
+    try:
+        rendering.cells_html(nbformat.from_dict(_NOTEBOOK))
+    except Exception:  # the first graded notebook renders it anyway, or logs why it cannot
+        logging.getLogger("adventures.worker").exception("notebook renderer warm-up failed")
+
+
 def _warm_reference() -> None:
     from server.services.grading import references
 
@@ -98,6 +144,7 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
         gpus = detect_gpus()
         if not gpus:
             raise SystemExit("adventures worker --gpu: TensorFlow sees no GPU on this machine.")
+        _start_warming_renderer()
         # One job per GPU: TensorFlow grabs a whole device per process.
         _consume(huey_gpu, workers=len(gpus), periodic=False, app=app)
         return
@@ -108,6 +155,7 @@ def run_worker(*, gpu: bool = False, concurrency: int = 1) -> None:
             target=_consume_beside, args=(os.getpid(), huey_gpu, 1), daemon=True
         )
         side.start()
+    _start_warming_renderer()
     try:
         _consume(huey, workers=concurrency, periodic=True, app=app)
     finally:

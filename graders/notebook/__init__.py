@@ -11,12 +11,34 @@ Public entry points (see each module for the why):
     import_notebook(nb_bytes, slug)         in graders.notebook.importer
 """
 
-from graders.notebook.limits import Limits
-from graders.notebook.pipeline import expected_values, grade_notebook, reference_keys, warm_up
-from graders.notebook.read import NotebookError
-from graders.notebook.render import render_html
-from graders.notebook.result import GradeResult, TestResult
-from graders.notebook.sandbox import SandboxConfig, SandboxError, SandboxPool, default_pool
+from importlib import import_module
+
+# Loaded on first use: the web process reads uploads (read, limits) and must not import the
+# runner's stack (nbclient, jupyter_client, zmq) or nbconvert with them.
+_HOME = {
+    "Limits": "limits",
+    "expected_values": "pipeline",
+    "grade_notebook": "pipeline",
+    "reference_keys": "pipeline",
+    "warm_up": "pipeline",
+    "NotebookError": "read",
+    "render_html": "render",
+    "GradeResult": "result",
+    "TestResult": "result",
+    "SandboxConfig": "sandbox",
+    "SandboxError": "sandbox",
+    "SandboxPool": "sandbox",
+    "default_pool": "sandbox",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GradeResult",

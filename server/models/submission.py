@@ -43,6 +43,9 @@ class Submission(Base):
     max_score: Mapped[float] = mapped_column(Float)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     executed_notebook: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Its cells as sanitised HTML, rendered by the worker when it records the result, so the
+    # web process serves it without loading nbconvert. None: not rendered (yet).
+    executed_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     device: Mapped[str | None] = mapped_column(String(120), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

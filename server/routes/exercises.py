@@ -20,7 +20,6 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 
-from graders.notebook import render_html
 from server.extensions import csrf, limiter
 from server.models.exercise import Exercise
 from server.models.user import User
@@ -30,10 +29,10 @@ from server.routes.errors import ApiError
 from server.routes.guards import api_login_required, api_user
 from server.routes.hardening import CONTENT_SECURITY_POLICY
 from server.services import exercises as catalog
-from server.services.grading import feedback, health, submit
+from server.services.grading import feedback, health, queue, submit
 from server.services.grading.views import (
     SubmissionError,
-    executed_notebook_of,
+    executed_html_of,
     get_for,
     public_view,
 )
@@ -306,9 +305,16 @@ NOTEBOOK_CSP = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 
 @bp.get("/submissions/<int:submission_id>/notebook")
 @login_required
 def executed_notebook(submission_id: int):
-    """The executed notebook inside the site's page: cells sanitised (nh3), no scripts run."""
+    """The executed notebook inside the site's page: cells sanitised (nh3), no scripts run.
+
+    The worker rendered them (this process never loads nbconvert); a notebook graded before
+    it did gets its render queued and a page that reloads itself until the cells are there.
+    """
     sub = get_for(current_user, submission_id)
-    cells = Markup(render_html(executed_notebook_of(sub), full_page=False))
+    html = executed_html_of(sub)
+    if html is None:
+        queue.render_later(sub)
+    cells = None if html is None else Markup(html)
     response = make_response(render_template("exercises/notebook.html", sub=sub, cells=cells))
     response.headers["Content-Security-Policy"] = NOTEBOOK_CSP
     return response

@@ -155,7 +155,7 @@ def main() -> None:
             fresh = list(pool.map(lambda t: answer_and_wait(base, t, variant_slug, "1"), tokens))
 
         web_pids = subprocess.run(
-            ["pgrep", "-f", "gunicorn.*server.wsgi"], capture_output=True, text=True
+            ["pgrep", "-f", "server.wsgi:app"], capture_output=True, text=True
         ).stdout.split()
         web = [rss_mb(int(p)) for p in web_pids]
         print()

@@ -24,10 +24,9 @@ against the goal (300 ms); the exit status is 1 when a goal is missed. On a shar
 2-core machine other processes' load shows up as latency: the load average is printed.
 
 Run: .venv/bin/python tests/bench/bench_first_requests.py [--rounds 5] [--repeats 5]
-     [--preload] [--keep]
---preload passes gunicorn --preload (GUNICORN_CMD_ARGS), to measure what loading the app in
-the master before the port opens would change; `adventures run` does not preload (gevent
-patches only after the fork, so locks and sockets the app made before it would block).
+     [--keep]
+`adventures run` preloads the app in gunicorn's master (server/serve.py), so the port answers
+only once the app is loaded and warm.
 """
 
 from __future__ import annotations
@@ -123,13 +122,11 @@ def make_template(workdir: Path) -> Path:
 class Server:
     """`adventures run` on a copy of the template, in its own process group."""
 
-    def __init__(self, template: Path, instance: Path, preload: bool = False) -> None:
+    def __init__(self, template: Path, instance: Path) -> None:
         shutil.copytree(template, instance)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = base_env(instance)
-        if preload:  # what `adventures run` could pass gunicorn: the app loads before it binds
-            self.env["GUNICORN_CMD_ARGS"] = "--preload"
         self.log = open(instance / "server.log", "wb")  # noqa: SIM115
 
     def start(self) -> float:
@@ -219,7 +216,7 @@ class Browser:
 
 def one_round(template: Path, workdir: Path, n: int, args) -> dict[str, list[float]]:
     repeats = args.repeats
-    server = Server(template, workdir / f"round{n}", preload=args.preload)
+    server = Server(template, workdir / f"round{n}")
     got: dict[str, list[float]] = {key: [] for key, _ in STEPS}
     got["port_open_s"] = [server.start()]
     base = server.base
@@ -354,10 +351,7 @@ def table(results: dict[str, list[float]], args, loads: list[float]) -> tuple[st
         for row in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
-    head = (
-        f"Cold starts of `adventures run` (gevent worker + grading worker"
-        f"{', gunicorn --preload' if args.preload else ''}): {args.rounds} rounds"
-    )
+    head = f"Cold starts of `adventures run` (gevent worker + grading worker): {args.rounds} rounds"
     return head + "\n" + "\n".join(lines), not missed
 
 
@@ -365,9 +359,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5, help="extra log-ins/registrations")
-    parser.add_argument(
-        "--preload", action="store_true", help="gunicorn --preload (via GUNICORN_CMD_ARGS)"
-    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-first-"))

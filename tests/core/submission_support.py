@@ -20,7 +20,7 @@ from graders.spec import ExerciseSpec
 from server.extensions import db
 from server.models.exercise import Exercise
 from server.models.submission import Submission
-from server.services.grading import results
+from server.services.grading import rendering, results
 
 SLUG = "c3w1-tokenizer"
 
@@ -129,6 +129,25 @@ def executed_notebook(*, hostile: bool = False) -> bytes:
 
 
 def grade(app, sub_id: int, result: dict, notebook: bytes | None = None) -> None:
-    """Record the result as a worker does: stored, then published to the page's stream."""
+    """Record the result as a worker does: stored with the notebook's HTML (rendered as
+    server.jobs renders it), then published to the page's stream."""
+    html = None
+    if notebook is not None:
+        html = rendering.cells_html(nbformat.reads(notebook.decode(), as_version=4))
     with app.app_context():
-        results.record_result(sub_id, result, executed_notebook=notebook, device="cpu")
+        results.record_result(
+            sub_id, result, executed_notebook=notebook, executed_html=html, device="cpu"
+        )
+
+
+def forget_html(app, sub_id: int) -> None:
+    """Make it a row graded before workers stored the notebook's HTML."""
+    with app.app_context():
+        sub = db.session.get(Submission, sub_id)
+        sub.executed_html = None
+        db.session.commit()
+
+
+def stored_html(app, sub_id: int) -> str | None:
+    with app.app_context():
+        return db.session.get(Submission, sub_id).executed_html

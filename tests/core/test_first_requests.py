@@ -119,18 +119,19 @@ def test_login_and_registration_under_gevent_use_the_threadpool(monkeypatch, spy
 
 def test_a_failing_warm_up_step_does_not_stop_the_start(app, monkeypatch, caplog):
     def broken():
-        raise RuntimeError("no renderer today")
+        raise RuntimeError("no password checker today")
 
-    monkeypatch.setattr(warmup, "_notebook", broken)
+    monkeypatch.setattr(warmup, "_passwords", broken)
     took = warmup.warm(app)
-    assert set(took) == {"templates", "guest pages", "password checks", "notebook render"}
-    assert "no renderer today" in caplog.text
+    assert set(took) == {"templates", "guest pages", "password checks"}
+    assert "no password checker today" in caplog.text
     assert len(app.jinja_env.cache) >= len(app.jinja_env.list_templates(extensions=("html",)))
 
 
 def test_wsgi_warm_up_never_imports_tensorflow(tmp_path):
     """The web process as gunicorn loads it (server.wsgi: create_app + warm-up) on a migrated
-    database: every step ran, templates compiled, no connection left open, no TensorFlow."""
+    database: every step ran, templates compiled, no connection left open, no TensorFlow and
+    no nbconvert."""
     script = textwrap.dedent(
         """
         import json, sys
@@ -152,6 +153,7 @@ def test_wsgi_warm_up_never_imports_tensorflow(tmp_path):
         print(json.dumps({
             "tensorflow": sorted(m for m in sys.modules if m.split(".")[0] == "tensorflow"),
             "keras": "keras" in sys.modules,
+            "nbconvert": "nbconvert" in sys.modules,
             "took": took,
             "compiled": len(wsgi.app.jinja_env.cache),
             "open_connections": open_connections,
@@ -175,8 +177,8 @@ def test_wsgi_warm_up_never_imports_tensorflow(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    assert out["tensorflow"] == [] and not out["keras"]
-    assert set(out["took"]) == {"templates", "guest pages", "password checks", "notebook render"}
+    assert out["tensorflow"] == [] and not out["keras"] and not out["nbconvert"]
+    assert set(out["took"]) == {"templates", "guest pages", "password checks"}
     assert "warm-up step" not in done.stderr, done.stderr[-3000:]  # no step failed
     assert out["compiled"] >= 30
     assert out["open_connections"] == 0

@@ -102,7 +102,9 @@ def test_starter_notebook_scores_zero_with_feedback(seeded, auth, client):
         sub = db.session.get(Submission, sub_id)
         assert sub.score == 0 and sub.status == "graded"
         assert all(t["output"] for t in sub.result["tests"] if t["visibility"] == "visible")
+        stored = sub.executed_html  # rendered by the worker when it recorded the grade
+    assert "build_word_index" in stored and "<script" not in stored
     html = client.get(f"/submissions/{sub_id}/notebook")
     assert html.status_code == 200
     assert "script-src 'none'" in html.headers["Content-Security-Policy"]  # no script runs
-    assert "build_word_index" in html.get_data(as_text=True)
+    assert stored in html.get_data(as_text=True)  # served as stored, not rendered again

@@ -14,14 +14,18 @@ import pytest
 from graders.notebook.pipeline import _summary
 from graders.notebook.result import TestResult as Check
 from graders.notebook.scoring import NONE_HINT
+from server.routes.exercises import NOTEBOOK_CSP
+from server.services.grading import queue
 from tests.core.submission_support import (
     PNG,
     PWNED,
     executed_notebook,
+    forget_html,
     grade,
     queued_submission,
     spec_checks,
     starter_result,
+    stored_html,
 )
 
 
@@ -113,6 +117,7 @@ def test_the_executed_notebook_is_a_site_page_with_rendered_cells(seeded, client
     assert "hello from the member" in html and "<pre>42</pre>" in html
     assert f'src="data:image/png;base64,{PNG}"' in html
     assert "<script" not in html
+    assert stored_html(seeded, sub) in html  # the worker's HTML, served as stored
     csp = res.headers["Content-Security-Policy"]
     assert (
         "script-src 'none'" in csp
@@ -155,3 +160,49 @@ def test_someone_elses_notebook_is_not_found(seeded, client, member, make_user):
     grade(seeded, sub, starter_result(seeded), executed_notebook())
     assert client.get(f"/submissions/{sub}/notebook").status_code == 404
     assert client.get(f"/submissions/{sub}/results").status_code == 404
+
+
+@pytest.fixture
+def render_guard(monkeypatch):
+    """A fresh guard: an earlier test may have queued a render for a row with the same id."""
+    monkeypatch.setattr(queue, "_render_queued", {})
+
+
+def test_a_notebook_graded_before_html_was_stored_is_prepared_then_shown(
+    seeded, client, member, render_guard
+):
+    sub = queued_submission(seeded, member)
+    grade(seeded, sub, starter_result(seeded), executed_notebook(hostile=True))
+    forget_html(seeded, sub)
+    res = client.get(f"/submissions/{sub}/notebook")
+    assert res.status_code == 200 and res.headers["Content-Security-Policy"] == NOTEBOOK_CSP
+    html = res.get_data(as_text=True)
+    assert "Preparing the notebook view…" in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+    assert 'id="notebook"' not in html and "hello from the member" not in html
+    assert "<script" not in html
+    # The render job ran inline (an immediate queue); in a deployment, in the worker.
+    assert "hello from the member" in stored_html(seeded, sub)
+    res = client.get(f"/submissions/{sub}/notebook")
+    html = res.get_data(as_text=True)
+    assert res.headers["Content-Security-Policy"] == NOTEBOOK_CSP
+    assert "Preparing" not in html and 'http-equiv="refresh"' not in html
+    assert 'id="notebook"' in html and "hello from the member" in html
+    assert "<script" not in html and "&lt;script&gt;window.__pwned" in html
+
+
+def test_reloads_while_preparing_queue_one_render(
+    seeded, client, member, render_guard, monkeypatch
+):
+    sub = queued_submission(seeded, member)
+    grade(seeded, sub, starter_result(seeded), executed_notebook())
+    forget_html(seeded, sub)
+    queued: list[int] = []
+    monkeypatch.setattr(queue.jobs, "render_notebook", queued.append)  # a worker that is busy
+    for _ in range(3):
+        html = client.get(f"/submissions/{sub}/notebook").get_data(as_text=True)
+        assert "Preparing the notebook view…" in html
+    assert queued == [sub]
+    monkeypatch.setattr(queue, "RENDER_AGAIN_S", 0.0)  # the job was lost: queued again later
+    client.get(f"/submissions/{sub}/notebook")
+    assert queued == [sub, sub]

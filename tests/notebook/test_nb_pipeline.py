@@ -116,7 +116,9 @@ def test_the_whole_run_time_limit_skips_later_cells(grade):
         cell_timeout=10,
     )
     assert result.score == 0
-    assert any("were not run" in n for n in result.notes)
+    # Either the run's time was up before the last cell, or (a starved machine) the second
+    # cell's interrupt went unanswered and the kernel was stopped: later cells skipped both ways.
+    assert any("were not run" in n or "nothing after it ran" in n for n in result.notes)
     assert all(
         "ran out of time" in t.output or "more than" in t.output or "not defined" in t.output
         for t in result.tests

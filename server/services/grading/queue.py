@@ -8,6 +8,8 @@ and notebooks that waited while the sandbox was down, are queued again from here
 from __future__ import annotations
 
 import os
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +45,28 @@ def warm_variant(key: str, target: str, kwargs: dict[str, Any]) -> None:
 
 def enqueue_import(import_id: int) -> None:
     jobs.run_exercise_import(import_id)
+
+
+# The notebook page reloads every few seconds while its HTML is rendered: one job per
+# submission per RENDER_AGAIN_S in each web process, not one per reload.
+RENDER_AGAIN_S = 30.0
+_render_queued: dict[int, float] = {}
+_render_lock = threading.Lock()
+
+
+def render_later(sub: Submission) -> bool:
+    """Queue the HTML render of an executed notebook stored without it (graded before the
+    worker rendered it, or its rendering failed); False when one was queued just now."""
+    now = time.monotonic()
+    with _render_lock:
+        queued = _render_queued.get(sub.id)
+        if queued is not None and now - queued < RENDER_AGAIN_S:
+            return False
+        for sub_id in [k for k, at in _render_queued.items() if now - at >= RENDER_AGAIN_S]:
+            del _render_queued[sub_id]
+        _render_queued[sub.id] = now
+    jobs.render_notebook(sub.id)
+    return True
 
 
 def requeue_waiting() -> list[int]:

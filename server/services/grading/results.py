@@ -125,14 +125,16 @@ def record_result(
     result: dict[str, Any],
     *,
     executed_notebook: bytes | None = None,
+    executed_html: str | None = None,
     device: str | None = None,
     owner: str | None = None,
 ) -> Submission:
     """Store a grading result and move the member's best score. Idempotent for retried jobs.
 
-    With owner (the job's worker_name()), a result that lost its claim is dropped: another
-    job recorded one already, or another worker took the submission over after this one's
-    lease ran out. So each job's result lands at most once.
+    executed_html: the executed notebook's cells as the notebook page shows them (see
+    apply_result). With owner (the job's worker_name()), a result that lost its claim is
+    dropped: another job recorded one already, or another worker took the submission over
+    after this one's lease ran out. So each job's result lands at most once.
     """
     sub = db.session.get(Submission, submission_id, populate_existing=owner is not None)
     if sub is None:
@@ -148,7 +150,9 @@ def record_result(
         )
         db.session.rollback()
         return sub
-    apply_result(sub, result, executed_notebook=executed_notebook, device=device)
+    apply_result(
+        sub, result, executed_notebook=executed_notebook, executed_html=executed_html, device=device
+    )
     moved = raise_best(sub)
     lowered, regrades = settle(sub)  # a regraded result settles its item once, may lower the best
     published = graded_events(sub, moved or lowered)
@@ -163,8 +167,11 @@ def apply_result(
     result: dict[str, Any],
     *,
     executed_notebook: bytes | None = None,
+    executed_html: str | None = None,
     device: str | None = None,
 ) -> None:
+    """Swap the result in. A new executed notebook replaces the old one and its HTML together
+    (None HTML: its rendering failed, so the page renders it later, never the old one's)."""
     sub.result = result
     score = result.get("score", 0.0)
     sub.score = None if score is None else float(score)  # None: no score, nothing on the board
@@ -177,6 +184,7 @@ def apply_result(
     sub.lease_until = None
     if executed_notebook is not None:
         sub.executed_notebook = executed_notebook
+        sub.executed_html = executed_html
     if device is not None:
         sub.device = device
 
