@@ -2,6 +2,7 @@
 
 import gc
 import os
+import threading
 
 from server import create_app
 from server.extensions import db
@@ -26,6 +27,13 @@ def _own_connections() -> None:
 
 
 os.register_at_fork(after_in_child=_own_connections)
+
+# Loading the app starts short-lived threads (greenlets once gevent has patched: the rate
+# limiter's memory store starts a timer). One still running at the fork would run on in every
+# worker, outside threading's bookkeeping there: let them end here first.
+for _thread in threading.enumerate():
+    if _thread is not threading.main_thread():
+        _thread.join(timeout=1.0)
 
 # Full collections stalled the gevent worker for 150-300 ms under 1,000 players; freezing
 # the start-up objects and collecting less often kept answer p99 under 100 ms. Frozen before
