@@ -102,6 +102,23 @@ def test_a_render_failure_still_records_the_grade_and_the_page_renders_it_later(
     assert "hello from the member" in page and "Preparing" not in page
 
 
+def test_a_notebook_that_cannot_be_rendered_twice_says_so_instead_of_reloading(
+    seeded, grader, alice, monkeypatch
+):
+    def broken(nb):
+        raise RuntimeError("no <renderer> today")
+
+    monkeypatch.setattr(rendering, "cells_html", broken)
+    sub_id = _upload(alice)  # the grade's render fails: the page asks the worker again
+    monkeypatch.setattr(queue, "_render_queued", {})
+    first = _page(alice, sub_id)
+    assert "Preparing the notebook view…" in first and 'http-equiv="refresh"' in first
+    page = _page(alice, sub_id)  # that job failed too: an explanation, and no more reloads
+    assert "could not be shown as a page (RuntimeError: no &lt;renderer&gt; today)" in page
+    assert 'http-equiv="refresh"' not in page and "Preparing" not in page
+    assert _sub(seeded, sub_id).score == 10.0
+
+
 def test_a_regrade_replaces_the_html_and_a_failed_one_keeps_it_with_its_notebook(
     seeded, grader, alice, api
 ):
