@@ -172,3 +172,81 @@ def test_a_dropped_connection_falls_back_and_loses_nothing(new_game, ways, monke
     assert drops == [True]
     assert play.answer(cy, "tokenize", "b").status_code == 200
     assert {ann["player_id"], bob["player_id"], cy["player_id"]} <= set(_rows(play.app))
+
+
+def test_a_retried_transaction_leaves_the_statements_answers_alone(app, new_game, monkeypatch):
+    """A batch mixes known players (the statement) and a late joiner (a transaction); when
+    that transaction fails once and is retried, the known players' answers stay accepted."""
+    from sqlalchemy.exc import OperationalError
+
+    from server.models.base import utcnow
+    from server.services.games import names
+
+    play = new_game(allow_late_join=True)
+    ann, bob = play.player("Ann"), play.player("Bob")
+    assert play.act("start").status_code == 200
+    assert play.answer(ann, "tokenize", "a").status_code == 200  # the context is known now
+    late = play.player("Late")
+    real, failures = group_commit._write_game, []
+
+    def fails_once(conn, pin, group):
+        if not failures:
+            failures.append(len(group))
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        return real(conn, pin, group)
+
+    monkeypatch.setattr(group_commit, "_write_game", fails_once)
+    now = utcnow()
+    batch = [
+        group_commit.Pending(play.pin, names.token_hash(p["player_token"]), "tokenize", "a", now)
+        for p in (bob, late)
+    ]
+    with app.test_request_context():
+        with db.engine.connect() as conn:
+            group_commit.write_batch(conn, batch, _questions(play))
+    assert failures == [1]  # only the late joiner went the transactional way
+    assert [(i.error, bool(i.game_id)) for i in batch] == [(None, True), (None, True)]
+    assert {bob["player_id"], late["player_id"]} <= set(_rows(app))
+
+
+def test_a_failed_read_of_the_players_costs_nothing_but_the_memory(app, new_game, monkeypatch):
+    """The players' read after a committed transaction fails: its answers stand, and so do
+    those of the other game in the same batch."""
+    from server.models.base import utcnow
+    from server.services.games import names
+
+    first, second = new_game(), new_game()
+    ann, bob = first.player("Ann"), second.player("Bob")
+    first.player("Ann2"), second.player("Bob2")  # noqa: B018 - nobody reveals early
+    assert first.act("start").status_code == 200 and second.act("start").status_code == 200
+    real = open_question.run
+
+    def players_read_fails(raw, sql, params):
+        if sql is open_question.PLAYERS:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return real(raw, sql, params)
+
+    monkeypatch.setattr(open_question, "run", players_read_fails)
+    now = utcnow()
+    batch = [
+        group_commit.Pending(play.pin, names.token_hash(p["player_token"]), "tokenize", "a", now)
+        for play, p in ((first, ann), (second, bob))
+    ]
+    questions = open_question.OpenQuestions()
+    with app.test_request_context():
+        with db.engine.connect() as conn:
+            group_commit.write_batch(conn, batch, questions)
+    assert [(i.error, bool(i.game_id)) for i in batch] == [(None, True), (None, True)]
+    assert questions.get(first.pin) is None and questions.get(second.pin) is None
+    monkeypatch.undo()
+    with app.test_request_context():
+        with db.engine.connect() as conn:
+            cy = first.player("Cy")
+            again = [
+                group_commit.Pending(
+                    first.pin, names.token_hash(cy["player_token"]), "tokenize", "a", now
+                )
+            ]
+            group_commit.write_batch(conn, again, questions)
+    assert again[0].game_id and questions.get(first.pin) is not None  # read by the next batch
+    assert {ann["player_id"], bob["player_id"]} <= set(_rows(app))

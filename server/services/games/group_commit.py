@@ -184,16 +184,20 @@ def write_batch(
         by_pin[item.pin].append(item)
     fast = questions is not None and conn.dialect.name == "postgresql"
     for pin, group in by_pin.items():
-        try:
-            if fast:
-                _write_known(conn, pin, group, questions)
-            else:
-                _write_game(conn, pin, group)
-        except OperationalError:  # SQLite busy past its timeout, a dropped connection: again
-            conn.rollback()
-            for item in group:
-                item.error, item.game_id, item.unknown = None, None, False
-            _write_game(conn, pin, group)
+        if fast:
+            _write_known(conn, pin, group, questions)
+        else:
+            _write_again_once(conn, pin, group)
+
+
+def _write_again_once(conn: Connection, pin: str, group: list[Pending]) -> dict[str, Any]:
+    try:
+        return _write_game(conn, pin, group)
+    except OperationalError:  # SQLite busy past its timeout, a dropped connection: again
+        conn.rollback()
+        for item in group:
+            item.error, item.game_id, item.unknown = None, None, False
+        return _write_game(conn, pin, group)
 
 
 def _write_known(conn: Connection, pin: str, group: list[Pending], questions: OpenQuestions):
@@ -206,9 +210,13 @@ def _write_known(conn: Connection, pin: str, group: list[Pending], questions: Op
         if fast:
             rest = [item for item in group if item.token_hash not in known.players]
             rest += _write_fast(conn, known, fast)
-    if rest:
-        context = _write_game(conn, pin, rest)
-        questions.learn(conn.connection.driver_connection, pin, context)
+    if rest:  # (only these: an answer the statement took keeps its outcome)
+        context = _write_again_once(conn, pin, rest)
+        try:
+            questions.learn(conn.connection.driver_connection, pin, context)
+        except psycopg.Error:  # committed already; the next batch reads the context again
+            questions.forget(pin)
+            conn.invalidate()
 
 
 def _write_fast(conn: Connection, known: OpenQuestion, items: list[Pending]) -> list[Pending]:
