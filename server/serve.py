@@ -2,9 +2,9 @@
 
 Each gevent worker used to import and warm the app itself: ~200 MB a process, so two workers
 on PostgreSQL came to 375 MB. Preloaded, the workers share the master's pages (imports,
-compiled templates, the notebook renderer) copy-on-write. gevent must patch the standard
-library before anything else is imported, or the preloaded app would hold real thread locks
-that block a whole worker: hence this module, not `python -m gunicorn`.
+compiled templates) copy-on-write. gevent must patch the standard library before anything
+else is imported, or the preloaded app would hold real thread locks that block a whole
+worker: hence this module, not `python -m gunicorn`.
 """
 
 from gevent import monkey

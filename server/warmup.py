@@ -4,7 +4,7 @@ Without it the first visitor of each page after a start paid for compiling that 
 templates, for reading the trivia bank files (the guest flashcard list), for importing
 zxcvbn's word lists (registration), and for SQLAlchemy compiling each query the first time;
 on a busy 2-core machine 0.3-1.5 s each. server/wsgi.py calls `warm(app)` once, after
-create_app: in each gunicorn worker, or once in the master when gunicorn preloads the app.
+create_app, in gunicorn's master (server/serve.py preloads the app); the workers fork warm.
 
 It never imports TensorFlow or nbconvert (the web process must stay small: the worker
 grades notebooks and renders their HTML, and warms its renderer itself, see server.worker),

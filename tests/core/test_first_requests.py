@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import gevent
@@ -14,11 +11,11 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import select
 
 from server import warmup
-from server.config import REPO_ROOT
 from server.extensions import db
 from server.models.user import User
 from server.services import accounts
 from tests.conftest import PASSWORD
+from tests.core.process_support import MIGRATE, run_python
 
 
 class SpyPool:
@@ -132,17 +129,9 @@ def test_wsgi_warm_up_never_imports_tensorflow(tmp_path):
     """The web process as gunicorn loads it (server.wsgi: create_app + warm-up) on a migrated
     database: every step ran, templates compiled, no connection left open, no TensorFlow and
     no nbconvert."""
-    script = textwrap.dedent(
+    script = MIGRATE + textwrap.dedent(
         """
         import json, sys
-        from flask_migrate import upgrade
-        from server import create_app
-        from server.extensions import db
-
-        setup = create_app()
-        with setup.app_context():
-            upgrade()
-            db.engine.dispose()
         from server import warmup
         took = {}
         real = warmup.warm
@@ -160,21 +149,7 @@ def test_wsgi_warm_up_never_imports_tensorflow(tmp_path):
         }))
         """
     )
-    env = dict(
-        os.environ,
-        ADVENTURES_INSTANCE=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'warm.db'}",
-        SECRET_KEY="test",
-    )
-    env.pop("REDIS_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=200,
-    )
+    done = run_python(script, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["tensorflow"] == [] and not out["keras"] and not out["nbconvert"]

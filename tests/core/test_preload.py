@@ -7,11 +7,9 @@ uses a database connection it inherited.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -19,39 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 
 from server.config import REPO_ROOT
-
-MIGRATE = """
-from flask_migrate import upgrade
-from server import create_app
-from server.extensions import db
-
-setup = create_app()
-with setup.app_context():
-    upgrade()
-    db.engine.dispose()
-"""
-
-
-def _env(tmp_path) -> dict[str, str]:
-    env = dict(
-        os.environ,
-        ADVENTURES_INSTANCE=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'web.db'}",
-        SECRET_KEY="test",
-    )
-    env.pop("REDIS_URL", None)
-    return env
+from tests.core.process_support import MIGRATE, run_python, web_env
 
 
 def _python(script: str, tmp_path) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        cwd=REPO_ROOT,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=200,
-    )
+    done = run_python(script, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 
@@ -115,7 +85,7 @@ def test_two_preloaded_workers_serve_database_pages_together(tmp_path):
         [sys.executable, "-m", "server.serve", "--preload", "--worker-class", "gevent"]
         + ["--workers", "2", "--bind", f"127.0.0.1:{port}", "server.wsgi:app"],
         cwd=REPO_ROOT,
-        env=_env(tmp_path),
+        env=web_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

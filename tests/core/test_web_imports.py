@@ -4,36 +4,14 @@ worker): the worker renders each executed notebook's HTML, and the page serves i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
-from server.config import REPO_ROOT
+from tests.core.process_support import MIGRATE, run_python
 
 HEAVY = ("nbconvert", "nbclient", "graders.notebook.render", "graders.notebook.pipeline")
 
 
-def _run(script: str, tmp_path) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        ADVENTURES_INSTANCE=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'web.db'}",
-        SECRET_KEY="test",
-    )
-    env.pop("REDIS_URL", None)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=200,
-    )
-
-
 def test_creating_the_web_app_imports_no_nbconvert(tmp_path):
-    done = _run(
+    done = run_python(
         """
         import sys
         from server import create_app
@@ -49,11 +27,11 @@ def test_creating_the_web_app_imports_no_nbconvert(tmp_path):
 def test_the_notebook_page_imports_no_nbconvert(tmp_path):
     """A stored page is served, and a row without HTML gets its render queued (once, on the
     real queue: a worker takes it), with nothing heavier than nbformat loaded."""
-    done = _run(
+    assert run_python(MIGRATE, tmp_path).returncode == 0
+    done = run_python(
         f"""
         import json, sys
         import nbformat
-        from flask_migrate import upgrade
         from sqlalchemy import select
         from server import create_app
         from server.extensions import db, huey
@@ -62,9 +40,6 @@ def test_the_notebook_page_imports_no_nbconvert(tmp_path):
         from server.services import accounts
         from server.services.exercises import seed_exercises
 
-        with create_app().app_context():
-            upgrade()
-            db.engine.dispose()
         app = create_app({{"WTF_CSRF_ENABLED": False}}, migrations=False)
         nb = nbformat.writes(nbformat.v4.new_notebook()).encode()
         with app.app_context():

@@ -28,43 +28,24 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from graders.trivia import AnswerShapeError, Question, is_late, score_answer
-from server.models.game import Answer, Game, Player, Quiz
+from server.models.game import Answer, Game
 from server.services.games.banks import question_at
 from server.services.games.core import GameError
-from server.services.games.open_question import FAST_INSERT, OpenQuestion, OpenQuestions, run
+from server.services.games.open_question import (
+    CONTEXT,
+    FAST_INSERT,
+    OpenQuestion,
+    OpenQuestions,
+    run,
+)
 
 MAX_BATCH = 1000
 LINGER_S = 0.002
 
-_G, _P, _Q = Game.__table__.c, Player.__table__.c, Quiz.__table__.c
-# The game's columns repeat on each player's row: one round trip for the whole batch.
-_CONTEXT = (
-    select(
-        _G.id.label("game_id"),
-        _G.seq,
-        _G.mode,
-        _G.phase,
-        _G.quiz_id,
-        _G.question_index,
-        _G.question_opened_at,
-        _G.question_deadline,
-        _G.accuracy_first,
-        _G.streak_bonus,
-        _P.id.label("player_id"),
-        _P.token_hash,
-        _P.streak,
-        _Q.content_hash,
-    )
-    .select_from(Game.__table__.join(Player.__table__).join(Quiz.__table__))
-    .where(
-        _G.live_pin == bindparam("pin"),
-        _P.token_hash.in_(bindparam("hashes", expanding=True)),
-        _P.kicked.is_(False),
-    )
-)
+_G = Game.__table__.c
 # PostgreSQL: the game's row is read under a share lock, so a reveal (an UPDATE of that row)
 # waits for the batch to commit and then counts it; a reveal that committed first is seen.
-_CONTEXT_LOCKED = _CONTEXT.with_for_update(read=True, of=Game.__table__)
+_CONTEXT_LOCKED = CONTEXT.with_for_update(read=True, of=Game.__table__)
 # SQLite takes no lock when it reads: the phase is read again once the INSERT holds the
 # write lock, and a reveal that got in between closes the batch.
 _RECHECK = select(_G.phase, _G.question_index).where(_G.id == bindparam("game_id"))
@@ -203,13 +184,13 @@ def _write_again_once(conn: Connection, pin: str, group: list[Pending]) -> dict[
 def _write_known(conn: Connection, pin: str, group: list[Pending], questions: OpenQuestions):
     """The answers this process knows the context of in one statement; the rest, and any
     it could not confirm, in a transaction, whose read then fills in what is known."""
-    rest = group
     known = questions.get(pin)
-    if known is not None:
-        fast = [item for item in group if item.token_hash in known.players]
-        if fast:
-            rest = [item for item in group if item.token_hash not in known.players]
-            rest += _write_fast(conn, known, fast)
+    fast: list[Pending] = []
+    rest: list[Pending] = []
+    for item in group:
+        (fast if known is not None and item.token_hash in known.players else rest).append(item)
+    if fast:
+        rest += _write_fast(conn, known, fast)
     if rest:  # (only these: an answer the statement took keeps its outcome)
         context = _write_again_once(conn, pin, rest)
         try:
@@ -243,8 +224,8 @@ def _write_fast(conn: Connection, known: OpenQuestion, items: list[Pending]) -> 
         return unconfirmed
     params = {key: [row[key] for row in rows] for key in _FAST_COLUMNS}
     params["answer"] = [json.dumps(row["answer"]) for row in rows]
-    params.update(game_id=known.game.game_id, seq=known.game.seq)
-    params["question_index"] = known.game.question_index
+    game = known.game
+    params.update(game_id=game.game_id, seq=game.seq, question_index=game.question_index)
     try:
         outcome = dict(run(conn.connection.driver_connection, FAST_INSERT, params))
     except psycopg.Error:  # a dropped connection: the transactional way, on a fresh one
@@ -282,7 +263,7 @@ def _write_game(conn: Connection, pin: str, group: list[Pending]) -> dict[str, A
         context = {
             row.token_hash: row
             for row in conn.execute(
-                _CONTEXT_LOCKED if postgres else _CONTEXT,
+                _CONTEXT_LOCKED if postgres else CONTEXT,
                 {"pin": pin, "hashes": [i.token_hash for i in group]},
             )
         }

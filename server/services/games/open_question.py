@@ -14,34 +14,45 @@ never a wrong score.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from psycopg.pq import TransactionStatus
+from sqlalchemy import bindparam, select
 
-from server.models.game import Answer, Game, Player
+from server.models.game import Answer, Game, Player, Quiz
 
 KEEP_GAMES = 32  # live games remembered per process; the oldest is forgotten first
 
-
-class Seat(NamedTuple):
-    """A player's answering context: the game's columns, then the player's (as _CONTEXT reads)."""
-
-    game_id: int
-    seq: int
-    mode: str
-    phase: str
-    quiz_id: int
-    question_index: int
-    question_opened_at: Any
-    question_deadline: Any
-    accuracy_first: bool
-    streak_bonus: bool
-    player_id: int
-    token_hash: str
-    streak: int
-    content_hash: str
+_GC, _PC, _QC = Game.__table__.c, Player.__table__.c, Quiz.__table__.c
+# What a batch reads: the game's columns repeat on each player's row, one round trip for all.
+CONTEXT = (
+    select(
+        _GC.id.label("game_id"),
+        _GC.seq,
+        _GC.mode,
+        _GC.phase,
+        _GC.quiz_id,
+        _GC.question_index,
+        _GC.question_opened_at,
+        _GC.question_deadline,
+        _GC.accuracy_first,
+        _GC.streak_bonus,
+        _PC.id.label("player_id"),
+        _PC.token_hash,
+        _PC.streak,
+        _QC.content_hash,
+    )
+    .select_from(Game.__table__.join(Player.__table__).join(Quiz.__table__))
+    .where(
+        _GC.live_pin == bindparam("pin"),
+        _PC.token_hash.in_(bindparam("hashes", expanding=True)),
+        _PC.kicked.is_(False),
+    )
+)
+# A player's answering context: the game's columns, then the player's, as CONTEXT reads them.
+Seat = namedtuple("Seat", CONTEXT.selected_columns.keys())
 
 
 @dataclass

@@ -46,14 +46,17 @@ def get_for(user: User, submission_id: int) -> Submission:
     return sub
 
 
-def executed_html_of(sub: Submission) -> str | None:
-    """The executed notebook's cells as the worker rendered them; None: not rendered yet."""
+def _require_executed(sub: Submission) -> None:
     if sub.executed_notebook is None:
         raise SubmissionError(404, "not_found", "This submission has no executed notebook (yet).")
+
+
+def executed_html_of(sub: Submission) -> str | None:
+    """The executed notebook's cells as the worker rendered them; None: not rendered yet."""
+    _require_executed(sub)
     return sub.executed_html
 
 
 def executed_notebook_of(sub: Submission) -> NotebookNode:
-    if sub.executed_notebook is None:
-        raise SubmissionError(404, "not_found", "This submission has no executed notebook (yet).")
+    _require_executed(sub)
     return nbformat.reads(sub.executed_notebook.decode("utf-8"), as_version=4)
